@@ -1,0 +1,7 @@
+//! Domain types of tracegate: what a trace is, how usage and cost are computed,
+//! and how provider streams are parsed and reassembled. No HTTP server, no SQL.
+
+pub mod account;
+pub mod trace;
+
+pub use trace::{Outcome, Provider, Trace, TraceId, Usage};

@@ -1,0 +1,230 @@
+//! The trace: one record per request that passed through the gateway.
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// A trace id: a UUIDv7, so ids sort by creation time.
+pub type TraceId = Uuid;
+
+/// Makes a new time-ordered trace id.
+pub fn new_trace_id() -> TraceId {
+    Uuid::now_v7()
+}
+
+/// Which API family a request speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Provider {
+    Anthropic,
+    Openai,
+}
+
+impl Provider {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Provider::Anthropic => "anthropic",
+            Provider::Openai => "openai",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "anthropic" => Some(Provider::Anthropic),
+            "openai" => Some(Provider::Openai),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Provider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How a request ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// The upstream answered with a 2xx (or 1xx/3xx) and the whole body reached the client.
+    Ok,
+    /// The upstream answered with an error status, or sent an error event mid-stream.
+    UpstreamError,
+    /// The gateway refused the request (malformed, oversize, no route).
+    ClientError,
+    /// The upstream did not answer within the configured timeout.
+    Timeout,
+    /// The client went away before the response was complete.
+    Cancelled,
+    /// The gateway could not reach the upstream or failed itself.
+    GatewayError,
+}
+
+impl Outcome {
+    pub const ALL: [Outcome; 6] = [
+        Outcome::Ok,
+        Outcome::UpstreamError,
+        Outcome::ClientError,
+        Outcome::Timeout,
+        Outcome::Cancelled,
+        Outcome::GatewayError,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::UpstreamError => "upstream_error",
+            Outcome::ClientError => "client_error",
+            Outcome::Timeout => "timeout",
+            Outcome::Cancelled => "cancelled",
+            Outcome::GatewayError => "gateway_error",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Outcome::ALL.into_iter().find(|o| o.as_str() == s)
+    }
+
+    pub fn is_error(self) -> bool {
+        !matches!(self, Outcome::Ok)
+    }
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Token usage as the provider reported it. `None` means the provider did not say.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Usage {
+    pub input_tokens: Option<u64>,
+    pub output_tokens: Option<u64>,
+    pub cache_read_tokens: Option<u64>,
+    pub cache_write_tokens: Option<u64>,
+}
+
+impl Usage {
+    /// Input + output + cache tokens, counting a missing figure as zero.
+    pub fn total(&self) -> u64 {
+        self.input_tokens.unwrap_or(0)
+            + self.output_tokens.unwrap_or(0)
+            + self.cache_read_tokens.unwrap_or(0)
+            + self.cache_write_tokens.unwrap_or(0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.input_tokens.is_none()
+            && self.output_tokens.is_none()
+            && self.cache_read_tokens.is_none()
+            && self.cache_write_tokens.is_none()
+    }
+}
+
+/// One finished request, as the proxy hands it to the recorder.
+///
+/// Bodies are kept as the raw bytes that crossed the gateway (a streamed
+/// response is reassembled into the final message first); the store decides
+/// how to keep them compactly. Secrets are never part of a trace.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Trace {
+    pub id: TraceId,
+    pub started_at: DateTime<Utc>,
+    /// Name of the configured upstream the request went to, if routing got that far.
+    pub upstream: Option<String>,
+    pub provider: Provider,
+    /// Path of the request without the query string, e.g. `/v1/messages`.
+    pub endpoint: String,
+    pub method: String,
+    /// The model the client asked for.
+    pub model_requested: Option<String>,
+    /// The model the provider said answered.
+    pub model: Option<String>,
+    pub stream: bool,
+    /// HTTP status sent to the client; `None` when the client left before any.
+    pub status: Option<u16>,
+    pub outcome: Outcome,
+    pub error: Option<String>,
+    pub duration_ms: f64,
+    /// Time to the first content token (streams) or to the response headers.
+    pub ttft_ms: Option<f64>,
+    pub usage: Usage,
+    pub cost_usd: Option<f64>,
+    pub account: Option<String>,
+    pub client_ip: Option<String>,
+    pub user_agent: Option<String>,
+    /// A JSON object from the `X-Tracegate-Metadata` header.
+    pub metadata: Option<serde_json::Value>,
+    pub request_body: Bytes,
+    pub response_body: Bytes,
+}
+
+impl Trace {
+    /// A trace with every optional field empty: the proxy fills it in as the request goes.
+    pub fn begin(
+        provider: Provider,
+        method: impl Into<String>,
+        endpoint: impl Into<String>,
+    ) -> Self {
+        Trace {
+            id: new_trace_id(),
+            started_at: Utc::now(),
+            upstream: None,
+            provider,
+            endpoint: endpoint.into(),
+            method: method.into(),
+            model_requested: None,
+            model: None,
+            stream: false,
+            status: None,
+            outcome: Outcome::Ok,
+            error: None,
+            duration_ms: 0.0,
+            ttft_ms: None,
+            usage: Usage::default(),
+            cost_usd: None,
+            account: None,
+            client_ip: None,
+            user_agent: None,
+            metadata: None,
+            request_body: Bytes::new(),
+            response_body: Bytes::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcome_round_trips_through_its_name() {
+        for o in Outcome::ALL {
+            assert_eq!(Outcome::parse(o.as_str()), Some(o));
+        }
+        assert_eq!(Outcome::parse("fine"), None);
+    }
+
+    #[test]
+    fn ids_sort_by_creation() {
+        let a = new_trace_id();
+        let b = new_trace_id();
+        assert!(a < b);
+    }
+
+    #[test]
+    fn usage_total_counts_missing_as_zero() {
+        let u = Usage {
+            input_tokens: Some(10),
+            output_tokens: None,
+            cache_read_tokens: Some(5),
+            cache_write_tokens: None,
+        };
+        assert_eq!(u.total(), 15);
+        assert!(!u.is_empty());
+        assert!(Usage::default().is_empty());
+    }
+}
