@@ -5,3 +5,8 @@ pub mod account;
 pub mod trace;
 
 pub use trace::{Outcome, Provider, Trace, TraceId, Usage};
+pub mod sse;
+pub mod pricing;
+pub mod usage;
+pub mod filter;
+pub mod stream;

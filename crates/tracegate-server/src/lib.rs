@@ -1,1 +1,13 @@
-//! placeholder
+//! The tracegate gateway: configuration, the proxy, the recorder and the HTTP API.
+
+pub mod api;
+pub mod app;
+pub mod config;
+pub mod error;
+pub mod inflight;
+pub mod proxy;
+pub mod recorder;
+pub mod upstream;
+
+pub use app::{open_store, serve, Gateway, ServeError};
+pub use config::{Config, Overrides};

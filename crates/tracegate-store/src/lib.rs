@@ -1,1 +1,17 @@
-//! placeholder
+//! Trace storage for tracegate: the [`TraceStore`] trait and its embedded
+//! SQLite backend, which keeps request and response bodies content-addressed
+//! so that resent conversations cost little more than their final transcript.
+
+mod body;
+pub mod error;
+pub mod model;
+pub mod sqlite;
+pub mod store;
+
+#[cfg(any(test, feature = "testing"))]
+pub mod conformance;
+
+pub use error::StoreError;
+pub use model::{StorageStats, TraceDetail, TraceSummary};
+pub use sqlite::SqliteStore;
+pub use store::TraceStore;

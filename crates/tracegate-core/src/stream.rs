@@ -1,0 +1,154 @@
+//! Reassembly of a streamed response into the message the non-streaming API
+//! would have returned, plus what the proxy needs to know as events go by
+//! (first content token, error events).
+//!
+//! The accumulators take parsed [`SseEvent`]s and never fail: events they do
+//! not understand are skipped, so a new event type upstream costs nothing but
+//! its contents.
+
+pub mod anthropic;
+pub mod openai;
+
+use serde_json::Value;
+
+use crate::sse::SseEvent;
+use crate::{Provider, Usage};
+
+/// Reassembles one streamed response of either provider.
+#[derive(Debug)]
+pub enum StreamAccumulator {
+    Anthropic(anthropic::AnthropicStream),
+    Openai(openai::OpenaiStream),
+}
+
+/// What one event means for the proxy.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EventInfo {
+    /// True exactly once per stream: on the event carrying the first content token.
+    pub first_content: bool,
+    /// The event reports an error from the provider.
+    pub is_error: bool,
+}
+
+/// The outcome of a whole stream.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StreamSummary {
+    /// The final message, as the non-streaming API would return it; `None`
+    /// when the stream carried no message at all.
+    pub message: Option<Value>,
+    /// Usage of the final message, normalised as in [`crate::usage`].
+    pub usage: Usage,
+    /// The model the provider said answered.
+    pub model: Option<String>,
+    /// Text of the first error event (`type: message`), if any.
+    pub error: Option<String>,
+    /// The stream ended properly: `message_stop` (Anthropic), or `[DONE]` or
+    /// a `finish_reason` (OpenAI).
+    pub complete: bool,
+}
+
+impl StreamAccumulator {
+    /// An accumulator for a stream of `provider`'s API.
+    pub fn new(provider: Provider) -> Self {
+        match provider {
+            Provider::Anthropic => StreamAccumulator::Anthropic(Default::default()),
+            Provider::Openai => StreamAccumulator::Openai(Default::default()),
+        }
+    }
+
+    /// Feeds one parsed event. Returns what the proxy needs to know about it.
+    pub fn on_event(&mut self, ev: &SseEvent) -> EventInfo {
+        match self {
+            StreamAccumulator::Anthropic(s) => s.on_event(ev),
+            StreamAccumulator::Openai(s) => s.on_event(ev),
+        }
+    }
+
+    /// Ends the stream and builds the final message.
+    pub fn finish(self) -> StreamSummary {
+        match self {
+            StreamAccumulator::Anthropic(s) => s.finish(),
+            StreamAccumulator::Openai(s) => s.finish(),
+        }
+    }
+}
+
+/// Human-readable text of a provider error object: `type: message`.
+fn error_text(err: &Value) -> String {
+    let kind = err.get("type").and_then(Value::as_str);
+    let message = err.get("message").and_then(Value::as_str);
+    match (kind, message) {
+        (Some(k), Some(m)) => format!("{k}: {m}"),
+        (None, Some(m)) => m.to_owned(),
+        (Some(k), None) => k.to_owned(),
+        (None, None) => match err {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        },
+    }
+}
+
+/// The event's data as JSON, if it has data and the data parses.
+fn event_json(ev: &SseEvent) -> Option<Value> {
+    if !ev.has_data {
+        return None;
+    }
+    serde_json::from_str(&ev.data).ok()
+}
+
+/// Appends `fragment` to the string member `key` of `obj` (creating it).
+fn append_str(obj: &mut serde_json::Map<String, Value>, key: &str, fragment: &str) {
+    match obj.get_mut(key) {
+        Some(Value::String(s)) => s.push_str(fragment),
+        _ => {
+            obj.insert(key.to_owned(), Value::String(fragment.to_owned()));
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use crate::sse::SseParser;
+    use serde_json::json;
+
+    /// Parses a whole SSE body and feeds it to an accumulator.
+    pub(crate) fn run(provider: Provider, body: &str) -> (Vec<EventInfo>, StreamSummary) {
+        let mut parser = SseParser::new();
+        let mut events = Vec::new();
+        parser.push(body.as_bytes(), &mut events);
+        parser.finish(&mut events);
+        let mut acc = StreamAccumulator::new(provider);
+        let infos = events.iter().map(|e| acc.on_event(e)).collect();
+        (infos, acc.finish())
+    }
+
+    #[test]
+    fn error_text_formats_type_and_message() {
+        let e = json!({"type": "overloaded_error", "message": "Overloaded"});
+        assert_eq!(error_text(&e), "overloaded_error: Overloaded");
+        assert_eq!(error_text(&json!({"message": "boom"})), "boom");
+        assert_eq!(error_text(&json!("plain")), "plain");
+        assert_eq!(error_text(&json!({"code": 5})), r#"{"code":5}"#);
+    }
+
+    #[test]
+    fn empty_streams_have_no_message() {
+        for provider in [Provider::Anthropic, Provider::Openai] {
+            let (infos, summary) = run(provider, ": ping\n\n");
+            assert_eq!(infos, vec![EventInfo::default()]);
+            assert_eq!(summary, StreamSummary::default());
+        }
+    }
+
+    #[test]
+    fn garbage_data_is_skipped() {
+        for provider in [Provider::Anthropic, Provider::Openai] {
+            let (infos, summary) = run(provider, "data: {not json\n\ndata: [1,2]\n\ndata: 7\n\n");
+            assert!(infos.iter().all(|i| *i == EventInfo::default()));
+            assert!(!summary.complete);
+            assert_eq!(summary.error, None);
+        }
+    }
+}

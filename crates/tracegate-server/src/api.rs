@@ -1,0 +1,54 @@
+//! The gateway's own HTTP API: health, readiness and the trace read API.
+
+pub mod auth;
+mod traces;
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::middleware;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::json;
+use tracegate_store::TraceStore;
+
+use crate::error::ApiError;
+use crate::inflight::Inflight;
+use crate::recorder::RecorderStats;
+
+/// What the API handlers need.
+#[derive(Clone)]
+pub struct ApiState {
+    pub store: Arc<dyn TraceStore>,
+    pub inflight: Inflight,
+    pub recorder: Arc<RecorderStats>,
+    pub stuck_after_ms: f64,
+}
+
+/// `/health`, `/ready` and the `/api/v1` routes (behind the admin token check).
+pub fn router(state: ApiState, auth: auth::AdminAuth) -> Router {
+    let api = Router::new()
+        .route("/traces", get(traces::list))
+        .route("/traces/{id}", get(traces::get_one))
+        .route("/stats/inflight", get(traces::inflight))
+        .route("/recorder", get(recorder))
+        .route_layer(middleware::from_fn_with_state(auth, auth::require_admin));
+    Router::new()
+        .route("/health", get(health))
+        .route("/ready", get(ready))
+        .nest("/api/v1", api)
+        .with_state(state)
+}
+
+async fn health() -> Json<serde_json::Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+async fn ready(State(s): State<ApiState>) -> Result<Json<serde_json::Value>, ApiError> {
+    s.store.ping().await?;
+    Ok(Json(json!({ "status": "ready" })))
+}
+
+async fn recorder(State(s): State<ApiState>) -> Json<crate::recorder::RecorderSnapshot> {
+    Json(s.recorder.snapshot())
+}

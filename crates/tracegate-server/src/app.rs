@@ -1,0 +1,155 @@
+//! Building the gateway from its configuration and running it until shutdown.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::routing::any;
+use axum::Router;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracegate_core::pricing::PriceTable;
+use tracegate_store::{SqliteStore, TraceStore};
+
+use crate::api::{self, auth::AdminAuth, ApiState};
+use crate::config::Config;
+use crate::inflight::Inflight;
+use crate::proxy::{self, ProxyState, RecordSink};
+use crate::recorder::Recorder;
+use crate::upstream::Upstreams;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error(transparent)]
+    Upstream(#[from] crate::upstream::UpstreamError),
+    #[error("store: {0}")]
+    Store(#[from] tracegate_store::StoreError),
+    #[error("refusing to listen on {0} without an admin token: /api would be open to the network. Set TRACEGATE_ADMIN_TOKEN (or admin_token in the config file), or listen on 127.0.0.1")]
+    OpenApi(SocketAddr),
+    #[error("server: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A built gateway: its router and the tasks it owns.
+pub struct Gateway {
+    pub router: Router,
+    pub recorder: Recorder,
+    pub inflight: Inflight,
+    tracker: TaskTracker,
+    writer_stop: CancellationToken,
+}
+
+impl Gateway {
+    /// Wires the proxy, the recorder and the API over `store`.
+    pub fn build(config: &Config, store: Arc<dyn TraceStore>) -> Result<Gateway, ServeError> {
+        let upstreams = Upstreams::build(&config.effective_upstreams())?;
+        let tracker = TaskTracker::new();
+        let writer_stop = CancellationToken::new();
+        let recorder = Recorder::start(
+            store.clone(),
+            config.record_queue,
+            config.record_batch,
+            &tracker,
+            writer_stop.clone(),
+        );
+        let inflight = Inflight::default();
+        let prices = PriceTable::builtin().with_overrides(config.prices.clone());
+        let sink = Arc::new(RecordSink {
+            recorder: recorder.clone(),
+            prices: Arc::new(prices),
+            inflight: inflight.clone(),
+        });
+        let proxy_state = Arc::new(ProxyState {
+            upstreams,
+            sink,
+            max_body_bytes: config.max_body_bytes,
+        });
+        let api_state = ApiState {
+            store,
+            inflight: inflight.clone(),
+            recorder: recorder.stats().clone(),
+            stuck_after_ms: config.stuck_after_secs as f64 * 1000.0,
+        };
+        let proxy_routes = Router::new()
+            .route("/v1/{*rest}", any(proxy::handle))
+            .with_state(proxy_state);
+        let router = Router::new()
+            .merge(proxy_routes)
+            .merge(api::router(api_state, AdminAuth::new(config.admin_token.clone())))
+            .fallback(not_found);
+        Ok(Gateway { router, recorder, inflight, tracker, writer_stop })
+    }
+
+    /// Stops the writer after it has written everything queued, and waits for it.
+    pub async fn flush(self) {
+        let Gateway { router, recorder, inflight: _, tracker, writer_stop } = self;
+        drop(router);
+        drop(recorder);
+        writer_stop.cancel();
+        tracker.close();
+        tracker.wait().await;
+    }
+}
+
+async fn not_found(uri: http::Uri) -> crate::error::ApiError {
+    crate::error::ApiError::not_found(format!(
+        "no route for {}: the proxy serves /v1/..., the API /api/v1/...",
+        uri.path()
+    ))
+}
+
+/// Opens the configured store and applies migrations.
+pub async fn open_store(config: &Config) -> Result<Arc<dyn TraceStore>, ServeError> {
+    let path = config.db.clone();
+    let store = tokio::task::spawn_blocking(move || SqliteStore::open(&path))
+        .await
+        .map_err(|e| std::io::Error::other(e.to_string()))??;
+    Ok(Arc::new(store))
+}
+
+/// Runs the gateway on `listener` until `shutdown` resolves, then stops accepting, lets
+/// in-flight requests finish for up to `shutdown_grace_secs`, and writes every queued trace.
+pub async fn serve(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    let local = listener.local_addr()?;
+    if config.admin_token.is_none() && !local.ip().is_loopback() {
+        return Err(ServeError::OpenApi(local));
+    }
+    let store = open_store(&config).await?;
+    let gateway = Gateway::build(&config, store)?;
+    let stop = CancellationToken::new();
+    let server = axum::serve(
+        listener,
+        gateway
+            .router
+            .clone()
+            .into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(stop.clone().cancelled_owned());
+    let mut server = std::pin::pin!(server.into_future());
+    tracing::info!(listen = %local, db = %config.db.display(), "tracegate is serving");
+    tokio::select! {
+        result = &mut server => result?,
+        () = shutdown => {
+            stop.cancel();
+            let grace = Duration::from_secs(config.shutdown_grace_secs);
+            tracing::info!(in_flight = gateway.inflight.len(), grace_secs = grace.as_secs(), "shutting down: no new connections, waiting for in-flight requests");
+            match tokio::time::timeout(grace, &mut server).await {
+                Ok(result) => result?,
+                Err(_) => tracing::warn!("grace period over; remaining requests are cut"),
+            }
+        }
+    }
+    let stats = gateway.recorder.stats().clone();
+    gateway.flush().await;
+    let s = stats.snapshot();
+    tracing::info!(written = s.written, dropped_queue_full = s.dropped_queue_full, dropped_store_error = s.dropped_store_error, "trace writer flushed; stopped");
+    Ok(())
+}

@@ -1,0 +1,222 @@
+//! Configuration: defaults, then a TOML file, then `TRACEGATE_*` environment variables,
+//! then command-line flags. Unknown keys are errors that name the key.
+
+mod secret;
+mod upstream;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+use tracegate_core::pricing::ModelPrice;
+
+pub use secret::Secret;
+pub use upstream::{UpstreamConfig, UpstreamKind};
+
+/// Everything `tracegate serve` needs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address the gateway listens on.
+    pub listen: SocketAddr,
+    /// Path of the embedded SQLite store.
+    pub db: PathBuf,
+    /// Largest request body accepted, in bytes (413 above it).
+    pub max_body_bytes: usize,
+    /// How long in-flight requests may run after SIGINT/SIGTERM before they are cut.
+    pub shutdown_grace_secs: u64,
+    /// Finished traces waiting for the writer; when full, new traces are dropped and counted.
+    pub record_queue: usize,
+    /// Most traces written in one transaction.
+    pub record_batch: usize,
+    /// Token for the `/api` routes. Without one, `/api` is open only on a loopback listener.
+    pub admin_token: Option<Secret>,
+    /// Requests in flight longer than this are flagged as stuck.
+    pub stuck_after_secs: u64,
+    /// Where requests go. Empty means the two public providers.
+    pub upstreams: Vec<UpstreamConfig>,
+    /// Price overrides in USD per million tokens, by model name.
+    pub prices: HashMap<String, ModelPrice>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            db: PathBuf::from("tracegate.db"),
+            max_body_bytes: 32 * 1024 * 1024,
+            shutdown_grace_secs: 30,
+            record_queue: 16_384,
+            record_batch: 512,
+            admin_token: None,
+            stuck_after_secs: 300,
+            upstreams: Vec::new(),
+            prices: HashMap::new(),
+        }
+    }
+}
+
+/// Command-line values that win over the file and the environment.
+#[derive(Debug, Default, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<SocketAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub db: Option<PathBuf>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration: {0}")]
+    Load(Box<figment::Error>),
+    #[error("configuration: {0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Loads defaults < `file` < `TRACEGATE_*` env < `overrides`, then validates.
+    pub fn load(file: Option<&Path>, overrides: Overrides) -> Result<Config, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(path) = file {
+            if !path.exists() {
+                return Err(ConfigError::Invalid(format!(
+                    "config file {} does not exist",
+                    path.display()
+                )));
+            }
+            figment = figment.merge(Toml::file(path));
+        }
+        let figment = figment
+            .merge(Env::prefixed("TRACEGATE_").ignore(&["config", "log"]))
+            .merge(Serialized::defaults(overrides));
+        let config: Config = figment
+            .extract()
+            .map_err(|e| ConfigError::Load(Box::new(e)))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks what serde cannot: names, URLs, globs, limits.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |m: String| Err(ConfigError::Invalid(m));
+        if self.max_body_bytes == 0 {
+            return bad("max_body_bytes must be greater than 0".into());
+        }
+        if self.record_queue == 0 || self.record_batch == 0 {
+            return bad("record_queue and record_batch must be greater than 0".into());
+        }
+        let mut names = std::collections::HashSet::new();
+        for (i, u) in self.upstreams.iter().enumerate() {
+            if !names.insert(u.name.as_str()) {
+                return bad(format!("upstreams[{i}].name: duplicate name {:?}", u.name));
+            }
+            u.validate().map_err(|m| ConfigError::Invalid(format!("upstreams[{i}].{m}")))?;
+        }
+        for (model, p) in &self.prices {
+            let all = [Some(p.input), Some(p.output), p.cache_read, p.cache_write];
+            if all.iter().flatten().any(|v| !v.is_finite() || *v < 0.0) {
+                return bad(format!("prices.{model:?}: prices must be non-negative numbers"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The configured upstreams, or the two public providers when none are configured.
+    pub fn effective_upstreams(&self) -> Vec<UpstreamConfig> {
+        if self.upstreams.is_empty() {
+            vec![
+                UpstreamConfig::new("anthropic", UpstreamKind::Anthropic, "https://api.anthropic.com"),
+                UpstreamConfig::new("openai", UpstreamKind::Openai, "https://api.openai.com"),
+            ]
+        } else {
+            self.upstreams.clone()
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    fn from_toml(s: &str) -> Result<Config, ConfigError> {
+        let c: Config = Figment::from(Serialized::defaults(Config::default()))
+            .merge(Toml::string(s))
+            .extract()
+            .map_err(|e| ConfigError::Load(Box::new(e)))?;
+        c.validate()?;
+        Ok(c)
+    }
+
+    #[test]
+    fn the_documented_example_parses() {
+        let c = from_toml(
+            r#"
+[[upstreams]]
+name = "anthropic"
+kind = "anthropic"
+base_url = "http://127.0.0.1:9001"
+
+[[upstreams]]
+name = "openai"
+kind = "openai"
+base_url = "http://127.0.0.1:9001"
+api_key_env = "OPENAI_API_KEY"   # optional
+models = ["gpt-*", "o*"]
+"#,
+        )
+        .unwrap();
+        assert_eq!(c.upstreams.len(), 2);
+        assert_eq!(c.upstreams[1].models, vec!["gpt-*", "o*"]);
+        assert_eq!(c.upstreams[1].timeout_secs, 600);
+        assert_eq!(c.listen.port(), 8080);
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let err = from_toml("listne = \"127.0.0.1:1\"").unwrap_err().to_string();
+        assert!(err.contains("listne"), "{err}");
+        let err = from_toml("[[upstreams]]\nname=\"a\"\nkind=\"anthropic\"\nbase_url=\"http://x\"\nmodles=[]")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("modles"), "{err}");
+    }
+
+    #[test]
+    fn bad_values_are_rejected_with_their_key() {
+        let err = from_toml("[[upstreams]]\nname=\"a\"\nkind=\"anthropic\"\nbase_url=\"ftp://x\"")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("base_url"), "{err}");
+        let err = from_toml("[[upstreams]]\nname=\"a\"\nkind=\"anthropic\"\nbase_url=\"http://x\"\nmodels=[\"[\"]")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("models"), "{err}");
+        let err = from_toml("[[upstreams]]\nname=\"a\"\nkind=\"anthropic\"\nbase_url=\"http://x\"\n[[upstreams]]\nname=\"a\"\nkind=\"openai\"\nbase_url=\"http://x\"")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("duplicate"), "{err}");
+        let err = from_toml("[[upstreams]]\nname=\"a\"\nkind=\"gemini\"\nbase_url=\"http://x\"")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("gemini"), "{err}");
+    }
+
+    #[test]
+    fn no_upstreams_means_the_public_providers() {
+        let c = Config::default();
+        let ups = c.effective_upstreams();
+        assert_eq!(ups[0].base_url, "https://api.anthropic.com");
+        assert_eq!(ups[1].base_url, "https://api.openai.com");
+    }
+
+    #[test]
+    fn prices_can_be_overridden() {
+        let c = from_toml("[prices.\"my-model\"]\ninput = 1.0\noutput = 2.0\n").unwrap();
+        assert_eq!(c.prices["my-model"].output, 2.0);
+        assert!(from_toml("[prices.\"m\"]\ninput = -1.0\noutput = 2.0\n").is_err());
+    }
+}

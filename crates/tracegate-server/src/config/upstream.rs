@@ -1,0 +1,95 @@
+//! One upstream provider endpoint and how requests are routed to it.
+
+use serde::{Deserialize, Serialize};
+use tracegate_core::Provider;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UpstreamKind {
+    Anthropic,
+    Openai,
+}
+
+impl UpstreamKind {
+    pub fn provider(self) -> Provider {
+        match self {
+            UpstreamKind::Anthropic => Provider::Anthropic,
+            UpstreamKind::Openai => Provider::Openai,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpstreamConfig {
+    pub name: String,
+    pub kind: UpstreamKind,
+    /// The request path is appended to this, e.g. `https://api.anthropic.com`.
+    pub base_url: String,
+    /// Name of an environment variable holding a key to inject instead of the client's own.
+    #[serde(default)]
+    pub api_key_env: Option<String>,
+    /// Model globs this upstream serves; empty means every model of its kind.
+    #[serde(default)]
+    pub models: Vec<String>,
+    #[serde(default = "default_connect_timeout_ms")]
+    pub connect_timeout_ms: u64,
+    /// Whole-request deadline, streaming included.
+    #[serde(default = "default_timeout_secs")]
+    pub timeout_secs: u64,
+}
+
+fn default_connect_timeout_ms() -> u64 {
+    10_000
+}
+
+fn default_timeout_secs() -> u64 {
+    600
+}
+
+impl UpstreamConfig {
+    pub fn new(name: &str, kind: UpstreamKind, base_url: &str) -> Self {
+        UpstreamConfig {
+            name: name.to_string(),
+            kind,
+            base_url: base_url.to_string(),
+            api_key_env: None,
+            models: Vec::new(),
+            connect_timeout_ms: default_connect_timeout_ms(),
+            timeout_secs: default_timeout_secs(),
+        }
+    }
+
+    /// Returns the offending key and why, relative to this upstream.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.name.trim().is_empty() {
+            return Err("name: must not be empty".into());
+        }
+        let uri: http::Uri = self
+            .base_url
+            .parse()
+            .map_err(|e| format!("base_url: {:?} is not a URL: {e}", self.base_url))?;
+        match uri.scheme_str() {
+            Some("http") | Some("https") => {}
+            _ => return Err(format!("base_url: {:?} must start with http:// or https://", self.base_url)),
+        }
+        if uri.host().is_none() {
+            return Err(format!("base_url: {:?} has no host", self.base_url));
+        }
+        if uri.query().is_some() {
+            return Err(format!("base_url: {:?} must not have a query", self.base_url));
+        }
+        for g in &self.models {
+            globset::Glob::new(g).map_err(|e| format!("models: bad glob {g:?}: {e}"))?;
+        }
+        if let Some(env) = &self.api_key_env {
+            if env.trim().is_empty() {
+                return Err("api_key_env: must name an environment variable".into());
+            }
+        }
+        if self.timeout_secs == 0 || self.connect_timeout_ms == 0 {
+            return Err("timeout_secs and connect_timeout_ms must be greater than 0".into());
+        }
+        Ok(())
+    }
+}

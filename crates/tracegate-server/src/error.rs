@@ -1,0 +1,212 @@
+//! Errors that reach a client, in the format that client expects.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use tracegate_core::{Outcome, Provider};
+
+/// Where a fault came from: it picks the status class and the trace outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorSource {
+    Client,
+    Upstream,
+    Internal,
+}
+
+/// A gateway error on a proxied route, rendered as the provider's own error JSON.
+#[derive(Debug, Clone)]
+pub struct ProxyError {
+    pub status: StatusCode,
+    pub source: ErrorSource,
+    pub message: String,
+    pub outcome: Outcome,
+}
+
+impl ProxyError {
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        ProxyError {
+            status: StatusCode::BAD_REQUEST,
+            source: ErrorSource::Client,
+            message: message.into(),
+            outcome: Outcome::ClientError,
+        }
+    }
+
+    pub fn too_large(limit: usize) -> Self {
+        ProxyError {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            source: ErrorSource::Client,
+            message: format!("request body is larger than the gateway's limit of {limit} bytes"),
+            outcome: Outcome::ClientError,
+        }
+    }
+
+    pub fn no_route(message: impl Into<String>) -> Self {
+        ProxyError {
+            status: StatusCode::NOT_FOUND,
+            source: ErrorSource::Client,
+            message: message.into(),
+            outcome: Outcome::ClientError,
+        }
+    }
+
+    pub fn unreachable(upstream: &str) -> Self {
+        ProxyError {
+            status: StatusCode::BAD_GATEWAY,
+            source: ErrorSource::Upstream,
+            message: format!("upstream {upstream:?} could not be reached"),
+            outcome: Outcome::GatewayError,
+        }
+    }
+
+    pub fn timeout(upstream: &str) -> Self {
+        ProxyError {
+            status: StatusCode::GATEWAY_TIMEOUT,
+            source: ErrorSource::Upstream,
+            message: format!("upstream {upstream:?} did not answer in time"),
+            outcome: Outcome::Timeout,
+        }
+    }
+
+    pub fn internal(message: impl Into<String>) -> Self {
+        ProxyError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            source: ErrorSource::Internal,
+            message: message.into(),
+            outcome: Outcome::GatewayError,
+        }
+    }
+
+    /// A short stable name, for logs and metric labels.
+    pub fn kind(&self) -> &'static str {
+        match (self.source, self.status.as_u16()) {
+            (_, 413) => "too_large",
+            (_, 404) => "no_route",
+            (ErrorSource::Client, _) => "bad_request",
+            (_, 504) => "timeout",
+            (ErrorSource::Upstream, _) => "unreachable",
+            (ErrorSource::Internal, _) => "internal",
+        }
+    }
+
+    /// The error body in `provider`'s format.
+    pub fn body(&self, provider: Provider) -> serde_json::Value {
+        match provider {
+            Provider::Anthropic => serde_json::json!({
+                "type": "error",
+                "error": { "type": self.anthropic_type(), "message": self.message },
+            }),
+            Provider::Openai => serde_json::json!({
+                "error": {
+                    "message": self.message,
+                    "type": self.openai_type(),
+                    "param": null,
+                    "code": null,
+                },
+            }),
+        }
+    }
+
+    fn anthropic_type(&self) -> &'static str {
+        match self.status.as_u16() {
+            413 => "request_too_large",
+            404 => "not_found_error",
+            400..=499 => "invalid_request_error",
+            504 => "timeout_error",
+            _ => "api_error",
+        }
+    }
+
+    fn openai_type(&self) -> &'static str {
+        match self.source {
+            ErrorSource::Client => "invalid_request_error",
+            _ => "server_error",
+        }
+    }
+
+    pub fn into_response_for(self, provider: Provider) -> Response {
+        let body = self.body(provider).to_string();
+        let mut resp = (self.status, body).into_response();
+        resp.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        resp
+    }
+}
+
+/// An error on the gateway's own API (`/api`, `/ready`), as `{"error": {...}}`.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub message: String,
+    /// A JSON pointer to the bad part of the request, when there is one.
+    pub pointer: Option<String>,
+}
+
+impl ApiError {
+    pub fn bad_request(message: impl Into<String>, pointer: Option<String>) -> Self {
+        ApiError { status: StatusCode::BAD_REQUEST, message: message.into(), pointer }
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        ApiError { status: StatusCode::NOT_FOUND, message: message.into(), pointer: None }
+    }
+
+    pub fn unauthorized() -> Self {
+        ApiError {
+            status: StatusCode::UNAUTHORIZED,
+            message: "missing or wrong admin token: send Authorization: Bearer <TRACEGATE_ADMIN_TOKEN>".into(),
+            pointer: None,
+        }
+    }
+
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        ApiError { status: StatusCode::SERVICE_UNAVAILABLE, message: message.into(), pointer: None }
+    }
+
+    fn kind(&self) -> &'static str {
+        match self.status.as_u16() {
+            400 => "bad_request",
+            401 => "unauthorized",
+            404 => "not_found",
+            503 => "unavailable",
+            _ => "internal",
+        }
+    }
+}
+
+impl From<tracegate_store::StoreError> for ApiError {
+    fn from(e: tracegate_store::StoreError) -> Self {
+        tracing::error!(error = %e, "store query failed");
+        ApiError::unavailable("the trace store is unavailable; try again shortly")
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut err = serde_json::json!({ "kind": self.kind(), "message": self.message });
+        if let (Some(p), Some(obj)) = (self.pointer, err.as_object_mut()) {
+            obj.insert("pointer".into(), serde_json::Value::String(p));
+        }
+        (self.status, axum::Json(serde_json::json!({ "error": err }))).into_response()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_use_each_providers_format() {
+        let e = ProxyError::too_large(10);
+        let a = e.body(Provider::Anthropic);
+        assert_eq!(a["type"], "error");
+        assert_eq!(a["error"]["type"], "request_too_large");
+        let o = e.body(Provider::Openai);
+        assert_eq!(o["error"]["type"], "invalid_request_error");
+        assert!(o["error"]["message"].as_str().unwrap().contains("10 bytes"));
+        assert_eq!(ProxyError::timeout("x").body(Provider::Anthropic)["error"]["type"], "timeout_error");
+        assert_eq!(ProxyError::unreachable("x").kind(), "unreachable");
+    }
+}

@@ -1,0 +1,92 @@
+//! The last phase of every proxied request: the trace is completed and handed to the
+//! recorder exactly once, whether the request succeeded, failed, timed out or was cancelled.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use tracegate_core::pricing::PriceTable;
+use tracegate_core::{Outcome, Trace};
+
+use crate::inflight::Inflight;
+use crate::recorder::Recorder;
+
+/// What a recording needs from the gateway.
+#[derive(Debug)]
+pub struct RecordSink {
+    pub recorder: Recorder,
+    pub prices: Arc<PriceTable>,
+    pub inflight: Inflight,
+}
+
+/// A trace being built. Dropping it unfinished records the request as cancelled: that is
+/// how a client that goes away (handler or body dropped by the server) is noticed.
+#[derive(Debug)]
+pub struct Recording {
+    trace: Option<Box<Trace>>,
+    started: Instant,
+    sink: Arc<RecordSink>,
+}
+
+impl Recording {
+    pub fn begin(sink: Arc<RecordSink>, trace: Trace, started: Instant) -> Recording {
+        Recording { trace: Some(Box::new(trace)), started, sink }
+    }
+
+    /// Lists the request among those in flight, once its model and upstream are known.
+    pub fn mark_in_flight(&self) {
+        if let Some(t) = self.trace.as_deref() {
+            self.sink.inflight.begin(t.id, self.started, t);
+        }
+    }
+
+    pub fn started(&self) -> Instant {
+        self.started
+    }
+
+    /// Milliseconds since the request arrived.
+    pub fn elapsed_ms(&self) -> f64 {
+        self.started.elapsed().as_secs_f64() * 1000.0
+    }
+
+    /// The trace being built. Always present until `finish`.
+    pub fn trace_mut(&mut self) -> Option<&mut Trace> {
+        self.trace.as_deref_mut()
+    }
+
+    pub fn trace_id(&self) -> String {
+        self.trace.as_ref().map(|t| t.id.to_string()).unwrap_or_default()
+    }
+
+    /// Applies the last changes and records the trace.
+    pub fn finish(mut self, apply: impl FnOnce(&mut Trace)) {
+        if let Some(t) = self.trace.as_deref_mut() {
+            apply(t);
+        }
+        self.complete();
+    }
+
+    fn complete(&mut self) {
+        let Some(mut trace) = self.trace.take() else {
+            return;
+        };
+        trace.duration_ms = self.elapsed_ms();
+        if trace.cost_usd.is_none() && !trace.usage.is_empty() {
+            let model = trace.model.as_deref().or(trace.model_requested.as_deref());
+            trace.cost_usd = model.and_then(|m| self.sink.prices.cost(m, &trace.usage));
+        }
+        self.sink.inflight.end(&trace.id);
+        self.sink.recorder.record(*trace);
+    }
+}
+
+impl Drop for Recording {
+    fn drop(&mut self) {
+        if let Some(t) = self.trace.as_deref_mut() {
+            t.outcome = Outcome::Cancelled;
+            if t.error.is_none() {
+                t.error = Some("client disconnected before the response was complete".into());
+            }
+            self.complete();
+        }
+    }
+}

@@ -1,0 +1,226 @@
+//! The response body the client reads: upstream bytes forwarded as they arrive, with a
+//! copy fed to the SSE parser (streams) or a bounded buffer (everything else). When the
+//! body ends, errors, times out or is dropped, the trace is finished.
+
+use std::collections::VecDeque;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::{Bytes, BytesMut};
+use http_body::{Body, Frame, SizeHint};
+use hyper::body::Incoming;
+use tokio::time::Sleep;
+use tracegate_core::sse::{SseEvent, SseParser};
+use tracegate_core::stream::{openai::strip_injected_usage, StreamAccumulator};
+use tracegate_core::usage::{model_from_response, usage_from_response};
+use tracegate_core::{Outcome, Provider, Trace};
+
+use super::recording::Recording;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+enum Mode {
+    Sse {
+        parser: SseParser,
+        acc: Option<StreamAccumulator>,
+        /// The gateway asked for usage the client did not: hide it.
+        rewrite: bool,
+        events: Vec<SseEvent>,
+    },
+    Plain {
+        buf: BytesMut,
+        cap: usize,
+        truncated: bool,
+    },
+}
+
+pub struct TeeBody {
+    inner: Incoming,
+    rec: Option<Recording>,
+    deadline: Pin<Box<Sleep>>,
+    mode: Mode,
+    provider: Provider,
+    status: u16,
+    out: VecDeque<Bytes>,
+}
+
+impl TeeBody {
+    pub fn sse(inner: Incoming, rec: Recording, deadline: Pin<Box<Sleep>>, provider: Provider, status: u16, rewrite: bool) -> Self {
+        let mode = Mode::Sse {
+            parser: SseParser::default(),
+            acc: Some(StreamAccumulator::new(provider)),
+            rewrite,
+            events: Vec::new(),
+        };
+        TeeBody { inner, rec: Some(rec), deadline, mode, provider, status, out: VecDeque::new() }
+    }
+
+    pub fn plain(inner: Incoming, rec: Recording, deadline: Pin<Box<Sleep>>, provider: Provider, status: u16, cap: usize) -> Self {
+        let mode = Mode::Plain { buf: BytesMut::new(), cap, truncated: false };
+        TeeBody { inner, rec: Some(rec), deadline, mode, provider, status, out: VecDeque::new() }
+    }
+
+    /// Looks at one chunk; returns it if it is to be forwarded as is.
+    fn observe(&mut self, data: Bytes) -> Option<Bytes> {
+        match &mut self.mode {
+            Mode::Plain { buf, cap, truncated } => {
+                let room = cap.saturating_sub(buf.len());
+                if data.len() > room {
+                    *truncated = true;
+                }
+                buf.extend_from_slice(&data[..data.len().min(room)]);
+                Some(data)
+            }
+            Mode::Sse { parser, acc, rewrite, events } => {
+                parser.push(&data, events);
+                let rewrite = *rewrite;
+                let first = drain_events(events, acc, rewrite, &mut self.out);
+                if first {
+                    if let Some(rec) = self.rec.as_mut() {
+                        let ms = rec.elapsed_ms();
+                        if let Some(t) = rec.trace_mut() {
+                            t.ttft_ms.get_or_insert(ms);
+                        }
+                    }
+                }
+                if rewrite { None } else { Some(data) }
+            }
+        }
+    }
+
+    /// The upstream body ended normally.
+    fn finish_end(&mut self) {
+        let Some(rec) = self.rec.take() else { return };
+        let status = self.status;
+        let provider = self.provider;
+        match &mut self.mode {
+            Mode::Plain { buf, truncated, .. } => {
+                let body = std::mem::take(buf).freeze();
+                let truncated = *truncated;
+                rec.finish(|t| finish_plain(t, provider, status, body, truncated));
+            }
+            Mode::Sse { parser, acc, rewrite, events } => {
+                parser.finish(events);
+                drain_events(events, acc, *rewrite, &mut self.out);
+                let summary = acc.take().map(StreamAccumulator::finish);
+                rec.finish(|t| {
+                    t.outcome = if status >= 400 { Outcome::UpstreamError } else { Outcome::Ok };
+                    if let Some(s) = summary {
+                        t.usage = s.usage;
+                        t.model = s.model.or(t.model.take());
+                        if let Some(m) = s.message {
+                            t.response_body = serde_json::to_vec(&m).map(Bytes::from).unwrap_or_default();
+                        }
+                        if let Some(e) = s.error {
+                            t.outcome = Outcome::UpstreamError;
+                            t.error = Some(e);
+                        } else if !s.complete && status < 400 {
+                            t.outcome = Outcome::UpstreamError;
+                            t.error = Some("stream ended before the provider finished the message".into());
+                        }
+                    }
+                });
+            }
+        }
+    }
+
+    fn finish_failed(&mut self, outcome: Outcome, error: String) {
+        let Some(rec) = self.rec.take() else { return };
+        let partial = match &mut self.mode {
+            Mode::Sse { acc, .. } => acc.take().map(StreamAccumulator::finish),
+            Mode::Plain { .. } => None,
+        };
+        rec.finish(|t| {
+            t.outcome = outcome;
+            t.error = Some(error);
+            if let Some(s) = partial {
+                t.usage = s.usage;
+                t.model = s.model.or(t.model.take());
+                if let Some(m) = s.message {
+                    t.response_body = serde_json::to_vec(&m).map(Bytes::from).unwrap_or_default();
+                }
+            }
+        });
+    }
+}
+
+/// Feeds parsed events to the accumulator and, when rewriting, queues what the client gets.
+/// Returns true if one of them carried the first content token.
+fn drain_events(events: &mut Vec<SseEvent>, acc: &mut Option<StreamAccumulator>, rewrite: bool, out: &mut VecDeque<Bytes>) -> bool {
+    let mut first = false;
+    for ev in events.drain(..) {
+        if let Some(a) = acc.as_mut() {
+            first |= a.on_event(&ev).first_content;
+        }
+        if rewrite {
+            if let Some(b) = strip_injected_usage(&ev) {
+                out.push_back(b);
+            }
+        }
+    }
+    first
+}
+
+fn finish_plain(t: &mut Trace, provider: Provider, status: u16, body: Bytes, truncated: bool) {
+    t.outcome = if status >= 400 { Outcome::UpstreamError } else { Outcome::Ok };
+    if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&body) {
+        if status < 400 {
+            t.usage = usage_from_response(provider, &v);
+            t.model = model_from_response(&v).or(t.model.take());
+        } else {
+            let msg = v.pointer("/error/message").and_then(|m| m.as_str());
+            t.error = Some(msg.map(str::to_string).unwrap_or_else(|| format!("upstream answered {status}")));
+        }
+    } else if status >= 400 {
+        t.error = Some(format!("upstream answered {status}"));
+    }
+    if truncated {
+        let note = "response body larger than the recording limit; stored truncated";
+        t.error = Some(t.error.take().map_or_else(|| note.to_string(), |e| format!("{e}; {note}")));
+    }
+    t.response_body = body;
+}
+
+impl Body for TeeBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = self.get_mut();
+        loop {
+            if let Some(b) = this.out.pop_front() {
+                return Poll::Ready(Some(Ok(Frame::data(b))));
+            }
+            if this.rec.is_none() {
+                return Poll::Ready(None);
+            }
+            if this.deadline.as_mut().poll(cx).is_ready() {
+                this.finish_failed(Outcome::Timeout, "upstream did not finish within the timeout".into());
+                return Poll::Ready(Some(Err("upstream timed out".into())));
+            }
+            match Pin::new(&mut this.inner).poll_frame(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(None) => this.finish_end(),
+                Poll::Ready(Some(Err(e))) => {
+                    this.finish_failed(Outcome::UpstreamError, format!("upstream connection failed mid-response: {e}"));
+                    return Poll::Ready(Some(Err(Box::new(e))));
+                }
+                Poll::Ready(Some(Ok(frame))) => match frame.into_data() {
+                    Ok(data) => {
+                        if let Some(d) = this.observe(data) {
+                            return Poll::Ready(Some(Ok(Frame::data(d))));
+                        }
+                    }
+                    Err(frame) => return Poll::Ready(Some(Ok(frame))),
+                },
+            }
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match &self.mode {
+            Mode::Sse { rewrite: true, .. } => SizeHint::default(),
+            _ => self.inner.size_hint(),
+        }
+    }
+}

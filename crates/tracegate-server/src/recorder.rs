@@ -1,0 +1,134 @@
+//! The recorder: a bounded queue between the proxy and a background writer that inserts
+//! traces in batches, one transaction per batch. The proxy never waits on the store.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use serde::Serialize;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracegate_core::Trace;
+use tracegate_store::TraceStore;
+
+/// Counters of what happened to traces. Every trace lost is counted here and logged.
+#[derive(Debug, Default)]
+pub struct RecorderStats {
+    pub queued: AtomicU64,
+    pub written: AtomicU64,
+    pub dropped_queue_full: AtomicU64,
+    pub dropped_store_error: AtomicU64,
+    pub batches: AtomicU64,
+}
+
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct RecorderSnapshot {
+    pub queued: u64,
+    pub written: u64,
+    pub dropped_queue_full: u64,
+    pub dropped_store_error: u64,
+    pub batches: u64,
+}
+
+impl RecorderStats {
+    pub fn snapshot(&self) -> RecorderSnapshot {
+        RecorderSnapshot {
+            queued: self.queued.load(Ordering::Relaxed),
+            written: self.written.load(Ordering::Relaxed),
+            dropped_queue_full: self.dropped_queue_full.load(Ordering::Relaxed),
+            dropped_store_error: self.dropped_store_error.load(Ordering::Relaxed),
+            batches: self.batches.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// The proxy's handle: cheap to clone, never blocks.
+#[derive(Debug, Clone)]
+pub struct Recorder {
+    tx: mpsc::Sender<Trace>,
+    stats: Arc<RecorderStats>,
+}
+
+impl Recorder {
+    /// Starts the writer on `tracker`. It runs until every `Recorder` clone is dropped or
+    /// `stop` is cancelled, then writes everything still queued and ends.
+    pub fn start(
+        store: Arc<dyn TraceStore>,
+        capacity: usize,
+        batch: usize,
+        tracker: &TaskTracker,
+        stop: CancellationToken,
+    ) -> Recorder {
+        let (tx, rx) = mpsc::channel(capacity);
+        let stats = Arc::new(RecorderStats::default());
+        tracker.spawn(write_loop(store, rx, batch, stats.clone(), stop));
+        Recorder { tx, stats }
+    }
+
+    /// Hands a finished trace to the writer. If the queue is full the trace is dropped,
+    /// counted and logged: the proxy keeps serving.
+    pub fn record(&self, trace: Trace) {
+        match self.tx.try_send(trace) {
+            Ok(()) => {
+                self.stats.queued.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(mpsc::error::TrySendError::Full(t)) => {
+                let n = self.stats.dropped_queue_full.fetch_add(1, Ordering::Relaxed) + 1;
+                tracing::warn!(trace_id = %t.id, dropped_total = n, "trace queue full; trace dropped");
+            }
+            Err(mpsc::error::TrySendError::Closed(t)) => {
+                let n = self.stats.dropped_queue_full.fetch_add(1, Ordering::Relaxed) + 1;
+                tracing::error!(trace_id = %t.id, dropped_total = n, "trace writer stopped; trace dropped");
+            }
+        }
+    }
+
+    pub fn stats(&self) -> &Arc<RecorderStats> {
+        &self.stats
+    }
+}
+
+async fn write_loop(
+    store: Arc<dyn TraceStore>,
+    mut rx: mpsc::Receiver<Trace>,
+    batch: usize,
+    stats: Arc<RecorderStats>,
+    stop: CancellationToken,
+) {
+    let mut buf = Vec::with_capacity(batch);
+    loop {
+        tokio::select! {
+            biased;
+            n = rx.recv_many(&mut buf, batch) => {
+                if n == 0 {
+                    break;
+                }
+                write(&*store, &mut buf, batch, &stats).await;
+            }
+            () = stop.cancelled() => {
+                // No new traces from here on; write what is queued.
+                rx.close();
+                while rx.recv_many(&mut buf, batch).await > 0 {
+                    write(&*store, &mut buf, batch, &stats).await;
+                }
+                break;
+            }
+        }
+    }
+    tracing::debug!("trace writer drained and stopped");
+}
+
+async fn write(store: &dyn TraceStore, buf: &mut Vec<Trace>, batch: usize, stats: &RecorderStats) {
+    let traces = std::mem::replace(buf, Vec::with_capacity(batch));
+    let n = traces.len() as u64;
+    match store.insert_batch(traces).await {
+        Ok(()) => {
+            stats.written.fetch_add(n, Ordering::Relaxed);
+            stats.batches.fetch_add(1, Ordering::Relaxed);
+        }
+        Err(error) => {
+            let total = stats.dropped_store_error.fetch_add(n, Ordering::Relaxed) + n;
+            tracing::error!(%error, lost = n, lost_total = total, "trace batch could not be written; traces dropped");
+        }
+    }
+}

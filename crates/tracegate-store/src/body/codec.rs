@@ -1,0 +1,113 @@
+//! How stored content is encoded: raw, or zstd when it is large enough.
+
+use std::io::Read;
+
+use crate::error::StoreError;
+
+/// Content at least this long is compressed.
+pub(crate) const COMPRESS_MIN: usize = 512;
+/// zstd level: fast, and most of the gain on JSON text.
+const ZSTD_LEVEL: i32 = 3;
+
+/// Encoding of stored bytes; the number is what the database keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Codec {
+    Raw = 0,
+    Zstd = 1,
+}
+
+impl Codec {
+    /// The stored number.
+    pub(crate) fn id(self) -> i64 {
+        self as i64
+    }
+
+    /// Reads a stored number.
+    pub(crate) fn from_id(id: i64) -> Result<Self, StoreError> {
+        match id {
+            0 => Ok(Codec::Raw),
+            1 => Ok(Codec::Zstd),
+            other => Err(StoreError::corrupt(format!("unknown codec {other}"))),
+        }
+    }
+}
+
+/// Encodes content for storage: zstd when at least [`COMPRESS_MIN`] bytes and
+/// compression actually saves space, raw otherwise.
+pub(crate) fn encode(raw: &[u8]) -> Result<(Codec, Vec<u8>), StoreError> {
+    if raw.len() >= COMPRESS_MIN {
+        let packed = zstd::bulk::compress(raw, ZSTD_LEVEL)
+            .map_err(|e| StoreError::Backend(format!("zstd: {e}")))?;
+        if packed.len() < raw.len() {
+            return Ok((Codec::Zstd, packed));
+        }
+    }
+    Ok((Codec::Raw, raw.to_vec()))
+}
+
+/// Decodes stored content, checking it has the recorded raw size if one was kept.
+pub(crate) fn decode(
+    codec: Codec,
+    data: Vec<u8>,
+    size: Option<i64>,
+) -> Result<Vec<u8>, StoreError> {
+    let size = size
+        .map(|s| u64::try_from(s).map_err(|_| StoreError::corrupt("negative size")))
+        .transpose()?;
+    let raw = match codec {
+        Codec::Raw => data,
+        Codec::Zstd => {
+            let mut out = Vec::new();
+            let limit = size.map_or(u64::MAX, |s| s.saturating_add(1));
+            zstd::stream::read::Decoder::new(&data[..])
+                .and_then(|d| d.take(limit).read_to_end(&mut out))
+                .map_err(|e| StoreError::corrupt(format!("zstd: {e}")))?;
+            out
+        }
+    };
+    let Some(size) = size else {
+        return Ok(raw);
+    };
+    if raw.len() as u64 != size {
+        return Err(StoreError::corrupt(format!(
+            "content of {} bytes, expected {size}",
+            raw.len()
+        )));
+    }
+    Ok(raw)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn small_content_stays_raw_and_large_is_compressed() {
+        let small = b"{\"role\":\"user\",\"content\":\"hi\"}";
+        let (codec, data) = encode(small).unwrap();
+        assert_eq!(codec, Codec::Raw);
+        assert_eq!(data, small);
+
+        let large = "tool description ".repeat(100).into_bytes();
+        let (codec, data) = encode(&large).unwrap();
+        assert_eq!(codec, Codec::Zstd);
+        assert!(data.len() < large.len() / 4);
+        let back = decode(codec, data.clone(), Some(large.len() as i64)).unwrap();
+        assert_eq!(decode(codec, data, None).unwrap(), large);
+        assert_eq!(back, large);
+    }
+
+    #[test]
+    fn decode_rejects_wrong_sizes_and_garbage() {
+        let large = "x".repeat(2000).into_bytes();
+        let (codec, data) = encode(&large).unwrap();
+        assert!(decode(codec, data.clone(), Some(1999)).is_err());
+        assert!(decode(codec, data, Some(2001)).is_err());
+        assert!(decode(Codec::Zstd, b"not zstd".to_vec(), Some(10)).is_err());
+        assert!(decode(Codec::Zstd, b"not zstd".to_vec(), None).is_err());
+        assert!(decode(Codec::Raw, vec![], Some(-1)).is_err());
+        assert!(Codec::from_id(7).is_err());
+        assert_eq!(Codec::from_id(1).unwrap(), Codec::Zstd);
+    }
+}

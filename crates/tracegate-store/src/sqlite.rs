@@ -1,0 +1,185 @@
+//! The embedded SQLite backend.
+//!
+//! One writer connection behind a mutex and a small pool of read
+//! connections, in WAL mode so reads never wait for writes. Every SQLite call
+//! runs on tokio's blocking pool, never on an async worker thread; that
+//! includes splitting, hashing and compressing bodies (see the `body` module
+//! for how bodies are kept). All SQL of this backend lives under `sqlite/`.
+
+mod error;
+mod migrate;
+mod read;
+mod write;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::{Connection, OpenFlags};
+use tracegate_core::{Trace, TraceId};
+
+use crate::error::StoreError;
+use crate::model::{StorageStats, TraceDetail, TraceSummary};
+use crate::store::TraceStore;
+
+/// How long a connection waits for a lock before reporting the store busy.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Read connections kept open.
+const READ_POOL_SIZE: u32 = 4;
+
+type ReadPool = r2d2::Pool<SqliteConnectionManager>;
+
+/// A trace store in one SQLite database file (or in memory).
+#[derive(Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// `None` for an in-memory database.
+    path: Option<PathBuf>,
+    writer: Mutex<Connection>,
+    /// `None` for an in-memory database: reads then use the writer.
+    readers: Option<ReadPool>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore").field("path", &self.inner.path).finish()
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and applies pending
+    /// migrations. Blocking: call it at startup or from a blocking thread.
+    pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        let mut writer = Connection::open(path)?;
+        // Only takes effect on a new, empty database; lets later retention
+        // give space back with `PRAGMA incremental_vacuum`.
+        writer.pragma_update(None, "auto_vacuum", "INCREMENTAL")?;
+        let mode: String = writer.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::Unavailable(format!(
+                "{} cannot use WAL (journal mode {mode})",
+                path.display()
+            )));
+        }
+        configure(&writer)?;
+        writer.pragma_update(None, "synchronous", "NORMAL")?;
+        migrate::apply(&mut writer)?;
+
+        let manager = SqliteConnectionManager::file(path)
+            .with_flags(OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+            .with_init(|c| {
+                configure(c)?;
+                c.pragma_update(None, "query_only", true)
+            });
+        let readers = r2d2::Pool::builder()
+            .max_size(READ_POOL_SIZE)
+            .min_idle(Some(1))
+            .connection_timeout(BUSY_TIMEOUT)
+            .build(manager)?;
+        Ok(SqliteStore::from_parts(Some(path.to_path_buf()), writer, Some(readers)))
+    }
+
+    /// A private in-memory database with migrations applied, for tests and
+    /// throwaway use. Reads share the writer connection.
+    pub fn open_in_memory() -> Result<SqliteStore, StoreError> {
+        let mut writer = Connection::open_in_memory()?;
+        configure(&writer)?;
+        migrate::apply(&mut writer)?;
+        Ok(SqliteStore::from_parts(None, writer, None))
+    }
+
+    fn from_parts(path: Option<PathBuf>, writer: Connection, readers: Option<ReadPool>) -> Self {
+        SqliteStore {
+            inner: Arc::new(Inner { path, writer: Mutex::new(writer), readers }),
+        }
+    }
+
+    /// The database file, `None` in memory.
+    pub fn path(&self) -> Option<&Path> {
+        self.inner.path.as_deref()
+    }
+
+    /// Moves the write-ahead log into the database file and truncates it.
+    pub async fn checkpoint(&self) -> Result<(), StoreError> {
+        self.with_writer(|c| {
+            c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Rebuilds the database file without free pages.
+    pub async fn vacuum(&self) -> Result<(), StoreError> {
+        self.with_writer(|c| Ok(c.execute_batch("VACUUM")?)).await
+    }
+
+    /// Runs `f` with the writer connection on a blocking thread.
+    async fn with_writer<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || f(&mut inner.writer.lock())).await?
+    }
+
+    /// Runs `f` with a read connection on a blocking thread.
+    async fn with_reader<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || match &inner.readers {
+            Some(pool) => f(&*pool.get()?),
+            None => f(&inner.writer.lock()),
+        })
+        .await?
+    }
+}
+
+/// Settings every connection gets.
+fn configure(c: &Connection) -> rusqlite::Result<()> {
+    c.busy_timeout(BUSY_TIMEOUT)?;
+    c.pragma_update(None, "foreign_keys", true)
+}
+
+#[async_trait::async_trait]
+impl TraceStore for SqliteStore {
+    async fn migrate(&self) -> Result<(), StoreError> {
+        self.with_writer(migrate::apply).await
+    }
+
+    async fn insert_batch(&self, traces: Vec<Trace>) -> Result<(), StoreError> {
+        if traces.is_empty() {
+            return Ok(());
+        }
+        self.with_writer(move |c| write::insert_batch(c, traces)).await
+    }
+
+    async fn recent(&self, limit: u32) -> Result<Vec<TraceSummary>, StoreError> {
+        self.with_reader(move |c| read::recent(c, limit)).await
+    }
+
+    async fn get(&self, id: TraceId) -> Result<Option<TraceDetail>, StoreError> {
+        self.with_reader(move |c| read::get(c, id)).await
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.with_reader(|c| Ok(c.query_row("SELECT 1", [], |_| Ok(()))?))
+            .await
+    }
+
+    async fn stats(&self) -> Result<StorageStats, StoreError> {
+        let path = self.inner.path.clone();
+        self.with_reader(move |c| read::stats(c, path.as_deref())).await
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,104 @@
+//! Schema migrations: numbered SQL files embedded in the binary, applied in
+//! order, each in its own transaction, recorded in `schema_migrations`.
+
+use rusqlite::{params, Connection, TransactionBehavior};
+
+use crate::error::StoreError;
+
+/// One embedded migration file, `migrations/sqlite/NNNN_name.sql`.
+struct Migration {
+    version: i64,
+    name: &'static str,
+    sql: &'static str,
+}
+
+/// Every migration, in version order.
+const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "traces_and_bodies",
+    sql: include_str!("../../migrations/sqlite/0001_traces_and_bodies.sql"),
+}];
+
+/// Applies the migrations not yet recorded. Idempotent; safe when another
+/// process migrates at the same time (each step re-checks under the write lock).
+pub(super) fn apply(c: &mut Connection) -> Result<(), StoreError> {
+    c.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+            version    INTEGER PRIMARY KEY,
+            name       TEXT    NOT NULL,
+            applied_at INTEGER NOT NULL
+        )",
+    )?;
+    let newest: Option<i64> =
+        c.query_row("SELECT MAX(version) FROM schema_migrations", [], |r| r.get(0))?;
+    let known = MIGRATIONS.last().map_or(0, |m| m.version);
+    if newest.is_some_and(|v| v > known) {
+        tracing::warn!(
+            database = newest,
+            known,
+            "database schema is newer than this build"
+        );
+    }
+    for m in MIGRATIONS.iter().filter(|m| newest.is_none_or(|v| m.version > v)) {
+        let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let done: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = ?1)",
+            [m.version],
+            |r| r.get(0),
+        )?;
+        if !done {
+            tx.execute_batch(m.sql).map_err(|e| {
+                StoreError::Backend(format!("migration {:04}_{}: {e}", m.version, m.name))
+            })?;
+            tx.execute(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
+                params![m.version, m.name, chrono::Utc::now().timestamp_millis()],
+            )?;
+            tracing::info!(version = m.version, name = m.name, "applied migration");
+        }
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_migration_file_is_embedded_in_order() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite");
+        let mut files: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        files.sort();
+        let embedded: Vec<String> = MIGRATIONS
+            .iter()
+            .map(|m| format!("{:04}_{}.sql", m.version, m.name))
+            .collect();
+        assert_eq!(files, embedded);
+        assert!(MIGRATIONS.windows(2).all(|w| w[0].version < w[1].version));
+    }
+
+    #[test]
+    fn applying_twice_changes_nothing() {
+        let mut c = Connection::open_in_memory().unwrap();
+        apply(&mut c).unwrap();
+        apply(&mut c).unwrap();
+        let rows: i64 = c
+            .query_row("SELECT COUNT(*) FROM schema_migrations", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(rows, MIGRATIONS.len() as i64);
+        let tables: i64 = c
+            .query_row(
+                "SELECT COUNT(*) FROM sqlite_schema WHERE type = 'table' AND name IN
+                 ('traces', 'blobs', 'msg_nodes', 'trace_bodies')",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(tables, 4);
+    }
+}
