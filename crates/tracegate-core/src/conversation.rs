@@ -7,7 +7,9 @@
 //! turn. So the parent of a request is the request whose normalised message list
 //! hashes to this request's list minus its last two messages. The system prompt
 //! and the tool definitions are not part of any hash (they change between turns
-//! and client versions); see [`normalize`] for what else is normalised away.
+//! and client versions). Also normalised away: `<system-reminder>` blocks,
+//! `cache_control`, thinking blocks, tool call ids, whitespace, string versus
+//! text-block content, and OpenAI system/developer messages.
 //!
 //! [`Linker`] is the in-memory reference implementation of the linking rules.
 
@@ -195,6 +197,157 @@ fn encode_parts(parts: &[Part], h: &mut blake3::Hasher) {
             Part::Other(o) => {
                 h.update(b"O");
                 s(h, o);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    fn body(messages: Value) -> Value {
+        json!({ "model": "m", "messages": messages })
+    }
+
+    #[test]
+    fn no_messages_means_no_keys() {
+        assert_eq!(
+            link_keys(Provider::Anthropic, &json!({ "prompt": "x" })),
+            None
+        );
+        assert_eq!(link_keys(Provider::Anthropic, &body(json!([]))), None);
+        let only_system = body(json!([{ "role": "system", "content": "s" }]));
+        assert_eq!(link_keys(Provider::Openai, &only_system), None);
+        let only_reminder =
+            body(json!([{ "role": "user", "content": "<system-reminder>x</system-reminder>" }]));
+        assert_eq!(link_keys(Provider::Anthropic, &only_reminder), None);
+    }
+
+    #[test]
+    fn parent_hash_is_the_list_without_the_last_two() {
+        let one = body(json!([{ "role": "user", "content": "a" }]));
+        let two = body(
+            json!([{ "role": "user", "content": "a" }, { "role": "assistant", "content": "b" }]),
+        );
+        let three = body(json!([
+            { "role": "user", "content": "a" }, { "role": "assistant", "content": "b" }, { "role": "user", "content": "c" }
+        ]));
+        let k1 = link_keys(Provider::Anthropic, &one).unwrap();
+        let k2 = link_keys(Provider::Anthropic, &two).unwrap();
+        let k3 = link_keys(Provider::Anthropic, &three).unwrap();
+        assert_eq!((k1.prefix_len, k2.prefix_len, k3.prefix_len), (1, 2, 3));
+        assert_eq!((k1.parent_hash, k2.parent_hash), (None, None));
+        assert_eq!(k3.parent_hash, Some(k1.self_hash));
+        assert!(k1.single_user_message && !k2.single_user_message);
+        assert_ne!(k1.self_hash, k2.self_hash);
+        // Roles matter: the same text said by the other side is another message.
+        let swapped = body(json!([{ "role": "assistant", "content": "a" }]));
+        assert_ne!(
+            link_keys(Provider::Anthropic, &swapped).unwrap().self_hash,
+            k1.self_hash
+        );
+        assert!(
+            !link_keys(Provider::Anthropic, &swapped)
+                .unwrap()
+                .single_user_message
+        );
+    }
+
+    #[test]
+    fn continuation_marker_is_found_behind_reminders() {
+        let b = body(json!([{ "role": "user", "content": [
+            { "type": "text", "text": "<system-reminder>ctx</system-reminder>" },
+            { "type": "text", "text": "This session is being continued from a previous conversation that ran out of context." }
+        ] }]));
+        assert!(link_keys(Provider::Anthropic, &b).unwrap().continuation);
+        let quoted = body(
+            json!([{ "role": "user", "content": "Why does it say: This session is being continued from a previous conversation?" }]),
+        );
+        assert!(
+            !link_keys(Provider::Anthropic, &quoted)
+                .unwrap()
+                .continuation
+        );
+    }
+
+    #[test]
+    fn task_prompt_matches_first_user_text_up_to_whitespace() {
+        let response = json!({ "content": [
+            { "type": "tool_use", "id": "t1", "name": "Task", "input": { "prompt": "Find  the bug\r\nin cart.rs " } },
+            { "type": "tool_use", "id": "t2", "name": "Agent", "input": { "prompt": "Second" } },
+            { "type": "tool_use", "id": "t3", "name": "Bash", "input": { "prompt": "not a task" } },
+            { "type": "tool_use", "id": "t4", "name": "Task", "input": { "description": "no prompt" } }
+        ] });
+        let hashes = task_prompt_hashes(Provider::Anthropic, &response);
+        assert_eq!(hashes.len(), 2);
+        let sub = body(json!([{ "role": "user", "content": "Find the bug\nin cart.rs" }]));
+        assert_eq!(
+            link_keys(Provider::Anthropic, &sub)
+                .unwrap()
+                .first_user_text_hash,
+            Some(hashes[0])
+        );
+        assert_ne!(hashes[0], hashes[1]);
+    }
+
+    fn any_json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            prop_oneof![
+                Just("user"),
+                Just("assistant"),
+                Just("tool"),
+                Just("text"),
+                Just("tool_use"),
+                Just("tool_result"),
+                Just("<system-reminder>x</system-reminder>"),
+                Just("Task"),
+            ]
+            .prop_map(Value::from),
+            ".{0,12}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            let keys = prop_oneof![
+                Just("role".to_owned()),
+                Just("content".to_owned()),
+                Just("type".to_owned()),
+                Just("text".to_owned()),
+                Just("messages".to_owned()),
+                Just("input".to_owned()),
+                Just("prompt".to_owned()),
+                Just("name".to_owned()),
+                Just("choices".to_owned()),
+                Just("message".to_owned()),
+                Just("tool_calls".to_owned()),
+                Just("function".to_owned()),
+                Just("arguments".to_owned()),
+            ];
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+                prop::collection::vec((keys, inner), 0..5)
+                    .prop_map(|kv| Value::Object(kv.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn no_input_panics(v in any_json()) {
+            for p in [Provider::Anthropic, Provider::Openai] {
+                let keys = link_keys(p, &v);
+                if let Some(k) = keys {
+                    prop_assert!(k.prefix_len > 0);
+                    prop_assert_eq!(k.parent_hash.is_some(), k.prefix_len >= 3);
+                }
+                let _ = task_prompt_hashes(p, &v);
+                let _ = new_user_text(p, &v);
+                let _ = response_text(p, &v);
             }
         }
     }

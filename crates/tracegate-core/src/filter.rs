@@ -87,8 +87,12 @@ impl Filter {
     /// The canonical JSON form; `Filter::parse(&f.to_json(), p) == Ok(f)` for a parsed `f`.
     pub fn to_json(&self) -> Json {
         match self {
-            Filter::And(children) => json!({ "and": children.iter().map(Filter::to_json).collect::<Vec<_>>() }),
-            Filter::Or(children) => json!({ "or": children.iter().map(Filter::to_json).collect::<Vec<_>>() }),
+            Filter::And(children) => {
+                json!({ "and": children.iter().map(Filter::to_json).collect::<Vec<_>>() })
+            }
+            Filter::Or(children) => {
+                json!({ "or": children.iter().map(Filter::to_json).collect::<Vec<_>>() })
+            }
             Filter::Not(child) => json!({ "not": child.to_json() }),
             Filter::Leaf(p) => p.to_json(),
         }

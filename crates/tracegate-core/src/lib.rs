@@ -5,8 +5,9 @@ pub mod account;
 pub mod trace;
 
 pub use trace::{Outcome, Provider, Trace, TraceId, Usage};
-pub mod sse;
-pub mod pricing;
-pub mod usage;
+pub mod conversation;
 pub mod filter;
+pub mod pricing;
+pub mod sse;
 pub mod stream;
+pub mod usage;

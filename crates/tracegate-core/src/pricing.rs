@@ -18,9 +18,13 @@ mod builtin;
 /// means cache tokens cost the same as plain input.
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize)]
 pub struct ModelPrice {
+    /// Plain (uncached) input tokens.
     pub input: f64,
+    /// Output tokens.
     pub output: f64,
+    /// Input tokens read from the prompt cache.
     pub cache_read: Option<f64>,
+    /// Input tokens written to the prompt cache.
     pub cache_write: Option<f64>,
 }
 
@@ -169,6 +173,42 @@ mod tests {
         assert_eq!(t.price("gpt-4o").unwrap().output, 10.0);
         assert_eq!(t.price("o3").unwrap().input, 2.0);
         assert_eq!(t.price("GPT-4o-Mini").unwrap().input, 0.15);
+    }
+
+    #[test]
+    fn builtin_list_prices() {
+        let t = PriceTable::builtin();
+        let want: &[(&str, f64, f64, f64, Option<f64>)] = &[
+            ("claude-opus-4-5", 5.0, 25.0, 0.5, Some(6.25)),
+            ("claude-opus-4-1", 15.0, 75.0, 1.5, Some(18.75)),
+            ("claude-opus-4", 15.0, 75.0, 1.5, Some(18.75)),
+            ("claude-sonnet-4-5", 3.0, 15.0, 0.3, Some(3.75)),
+            ("claude-sonnet-4", 3.0, 15.0, 0.3, Some(3.75)),
+            ("claude-3-7-sonnet", 3.0, 15.0, 0.3, Some(3.75)),
+            ("claude-haiku-4-5", 1.0, 5.0, 0.1, Some(1.25)),
+            ("claude-3-5-haiku", 0.8, 4.0, 0.08, Some(1.0)),
+            ("claude-3-haiku", 0.25, 1.25, 0.03, Some(0.3)),
+            ("gpt-5", 1.25, 10.0, 0.125, None),
+            ("gpt-5-mini", 0.25, 2.0, 0.025, None),
+            ("gpt-5-nano", 0.05, 0.4, 0.005, None),
+            ("gpt-4.1", 2.0, 8.0, 0.5, None),
+            ("gpt-4.1-mini", 0.4, 1.6, 0.1, None),
+            ("gpt-4.1-nano", 0.1, 0.4, 0.025, None),
+            ("gpt-4o", 2.5, 10.0, 1.25, None),
+            ("gpt-4o-mini", 0.15, 0.6, 0.075, None),
+            ("o3", 2.0, 8.0, 0.5, None),
+            ("o4-mini", 1.1, 4.4, 0.275, None),
+            ("o1", 15.0, 60.0, 7.5, None),
+            ("o3-mini", 1.1, 4.4, 0.55, None),
+        ];
+        for &(model, input, output, read, write) in want {
+            let p = t.price(model).unwrap();
+            assert_eq!(
+                (p.input, p.output, p.cache_read, p.cache_write),
+                (input, output, Some(read), write),
+                "{model}"
+            );
+        }
     }
 
     #[test]

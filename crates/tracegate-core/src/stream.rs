@@ -17,7 +17,9 @@ use crate::{Provider, Usage};
 /// Reassembles one streamed response of either provider.
 #[derive(Debug)]
 pub enum StreamAccumulator {
+    /// A `/v1/messages` stream.
     Anthropic(anthropic::AnthropicStream),
+    /// A `/v1/chat/completions` stream.
     Openai(openai::OpenaiStream),
 }
 
@@ -111,6 +113,7 @@ fn append_str(obj: &mut serde_json::Map<String, Value>, key: &str, fragment: &st
 mod tests {
     use super::*;
     use crate::sse::SseParser;
+    use proptest::prelude::*;
     use serde_json::json;
 
     /// Parses a whole SSE body and feeds it to an accumulator.
@@ -122,6 +125,94 @@ mod tests {
         let mut acc = StreamAccumulator::new(provider);
         let infos = events.iter().map(|e| acc.on_event(e)).collect();
         (infos, acc.finish())
+    }
+
+    /// Arbitrary JSON built from the member names the accumulators look at.
+    fn json_strategy() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            (0u64..4).prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            prop_oneof![
+                Just("message_start"),
+                Just("content_block_start"),
+                Just("content_block_delta"),
+                Just("content_block_stop"),
+                Just("message_delta"),
+                Just("text_delta"),
+                Just("input_json_delta"),
+                Just("citations_delta"),
+                Just("signature_delta"),
+                Just("[DONE]"),
+                Just("{\"a\":"),
+                Just(""),
+            ]
+            .prop_map(Value::from),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            let key = prop_oneof![
+                Just("type"),
+                Just("index"),
+                Just("delta"),
+                Just("message"),
+                Just("content"),
+                Just("content_block"),
+                Just("usage"),
+                Just("choices"),
+                Just("tool_calls"),
+                Just("function"),
+                Just("arguments"),
+                Just("text"),
+                Just("partial_json"),
+                Just("citation"),
+                Just("citations"),
+                Just("logprobs"),
+                Just("finish_reason"),
+                Just("error"),
+                Just("model"),
+            ];
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::vec((key, inner), 0..5).prop_map(|members| {
+                    Value::Object(
+                        members
+                            .into_iter()
+                            .map(|(k, v)| (k.to_owned(), v))
+                            .collect(),
+                    )
+                }),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_events_never_panic(
+            datas in prop::collection::vec(json_strategy(), 0..12),
+            names in prop::collection::vec(prop::option::of("error|ping|message_stop"), 12),
+        ) {
+            for provider in [Provider::Anthropic, Provider::Openai] {
+                let mut acc = StreamAccumulator::new(provider);
+                let mut firsts = 0;
+                for (data, name) in datas.iter().zip(&names) {
+                    let ev = SseEvent {
+                        raw: bytes::Bytes::from(format!("data: {data}\n\n")),
+                        event: name.clone(),
+                        data: data.to_string(),
+                        id: None,
+                        has_data: true,
+                    };
+                    firsts += usize::from(acc.on_event(&ev).first_content);
+                    let _ = openai::strip_injected_usage(&ev);
+                }
+                prop_assert!(firsts <= 1);
+                let summary = acc.finish();
+                if let Some(m) = &summary.message {
+                    prop_assert!(m.is_object());
+                }
+            }
+        }
     }
 
     #[test]

@@ -110,10 +110,15 @@ pub struct Usage {
 impl Usage {
     /// Input + output + cache tokens, counting a missing figure as zero.
     pub fn total(&self) -> u64 {
-        self.input_tokens.unwrap_or(0)
-            + self.output_tokens.unwrap_or(0)
-            + self.cache_read_tokens.unwrap_or(0)
-            + self.cache_write_tokens.unwrap_or(0)
+        [
+            self.input_tokens,
+            self.output_tokens,
+            self.cache_read_tokens,
+            self.cache_write_tokens,
+        ]
+        .into_iter()
+        .flatten()
+        .fold(0u64, u64::saturating_add)
     }
 
     pub fn is_empty(&self) -> bool {

@@ -81,6 +81,43 @@ impl ApiError {
     }
 }
 
+/// Why a request body was rejected.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum BodyError {
+    /// The body is not a JSON object of the expected shape.
+    #[error("The request body is not valid JSON: {0}")]
+    InvalidJson(#[from] serde_json::Error),
+    /// A required field is absent.
+    #[error("{0}: Field required")]
+    Missing(&'static str),
+    /// A field that must be a list is something else.
+    #[error("{0}: Input should be a valid list")]
+    NotAList(&'static str),
+}
+
+impl BodyError {
+    /// The 400 answer for this error, phrased as `provider` phrases it.
+    pub fn api_error(&self, provider: Provider) -> ApiError {
+        match (provider, self) {
+            (Provider::Anthropic, _) => ApiError::invalid(self.to_string()),
+            (Provider::OpenAi, Self::InvalidJson(_)) => ApiError::invalid(OPENAI_BAD_JSON),
+            (Provider::OpenAi, Self::Missing("model")) => {
+                ApiError::invalid("you must provide a model parameter")
+            }
+            (Provider::OpenAi, Self::Missing(field)) => {
+                ApiError::invalid(format!("Missing required parameter: '{field}'."))
+                    .with_param(field, "missing_required_parameter")
+            }
+            (Provider::OpenAi, Self::NotAList(field)) => ApiError::invalid(format!(
+                "Invalid type for '{field}': expected an array of objects."
+            ))
+            .with_param(field, "invalid_type"),
+        }
+    }
+}
+
+const OPENAI_BAD_JSON: &str = "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON. If you have trouble figuring out how to fix this, please contact us through our help center at help.openai.com.)";
+
 #[derive(Serialize)]
 struct AnthropicEnvelope<'a> {
     #[serde(rename = "type")]

@@ -44,7 +44,8 @@ impl Fnv {
 }
 
 /// FNV-1a of `bytes`.
-pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
+#[cfg(test)]
+fn fnv1a(bytes: &[u8]) -> u64 {
     let mut h = Fnv::new();
     h.write(bytes);
     h.finish()

@@ -72,7 +72,7 @@ struct RequestView<'a> {
 enum BodyView<'a> {
     Json(&'a RawValue),
     Text(String),
-    Empty(Option<()>),
+    Null,
 }
 
 fn request_json(record: &RequestRecord) -> Vec<u8> {
@@ -80,7 +80,7 @@ fn request_json(record: &RequestRecord) -> Vec<u8> {
     let raw = text.and_then(|t| serde_json::from_str::<&RawValue>(t).ok());
     let body = match raw {
         Some(raw) => BodyView::Json(raw),
-        None if record.body.is_empty() => BodyView::Empty(None),
+        None if record.body.is_empty() => BodyView::Null,
         None => BodyView::Text(String::from_utf8_lossy(&record.body).into_owned()),
     };
     reply::to_json(&RequestView {

@@ -1,6 +1,6 @@
 //! Deterministic generated text and token estimates.
 
-use crate::ids::{fnv1a, splitmix64};
+use crate::ids::{splitmix64, Fnv};
 
 /// Vocabulary of generated text; each entry carries its leading space.
 const WORDS: [&str; 64] = [
@@ -14,9 +14,12 @@ const WORDS: [&str; 64] = [
     " ocean",
 ];
 
-/// Seed of the text generated for a request body (and the configured seed).
-pub(crate) fn text_seed(body: &[u8], seed: Option<u64>) -> u64 {
-    fnv1a(body) ^ seed.map_or(0, splitmix64)
+/// Seed of the text generated for a prompt given as `parts` (and the configured seed),
+/// so that the same prompt gets the same text whether streamed or not.
+pub(crate) fn text_seed(parts: &[&[u8]], seed: Option<u64>) -> u64 {
+    let mut hash = Fnv::new();
+    parts.iter().for_each(|p| hash.write_piece(p));
+    hash.finish() ^ seed.map_or(0, splitmix64)
 }
 
 /// The `n` content deltas generated from `seed`: the first without, the rest with a leading space.
@@ -89,9 +92,10 @@ mod tests {
 
     #[test]
     fn seeds_depend_on_body_and_config() {
-        assert_eq!(text_seed(b"x", None), text_seed(b"x", None));
-        assert_ne!(text_seed(b"x", None), text_seed(b"y", None));
-        assert_ne!(text_seed(b"x", None), text_seed(b"x", Some(1)));
+        assert_eq!(text_seed(&[b"x"], None), text_seed(&[b"x"], None));
+        assert_ne!(text_seed(&[b"x"], None), text_seed(&[b"y"], None));
+        assert_ne!(text_seed(&[b"x", b""], None), text_seed(&[b"", b"x"], None));
+        assert_ne!(text_seed(&[b"x"], None), text_seed(&[b"x"], Some(1)));
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Building the gateway from its configuration and running it until shutdown.
 
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;

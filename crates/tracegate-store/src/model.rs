@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use tracegate_core::{Outcome, Provider, Trace, TraceId};
+use tracegate_core::{Outcome, Provider, Trace, TraceId, Usage};
 
 /// Every scalar field of a trace, without the bodies.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -59,7 +59,7 @@ impl TraceSummary {
             output_tokens: t.usage.output_tokens,
             cache_read_tokens: t.usage.cache_read_tokens,
             cache_write_tokens: t.usage.cache_write_tokens,
-            total_tokens: t.usage.total(),
+            total_tokens: total_tokens(&t.usage),
             cost_usd: t.cost_usd,
             account: t.account.clone(),
             client_ip: t.client_ip.clone(),
@@ -113,6 +113,20 @@ pub struct StorageStats {
     pub trace_count: u64,
 }
 
+/// Input + output + cache tokens, a missing figure counted as zero; saturates
+/// instead of overflowing.
+pub fn total_tokens(u: &Usage) -> u64 {
+    [
+        u.input_tokens,
+        u.output_tokens,
+        u.cache_read_tokens,
+        u.cache_write_tokens,
+    ]
+    .into_iter()
+    .flatten()
+    .fold(0u64, u64::saturating_add)
+}
+
 /// Drops sub-millisecond precision: the store keeps epoch milliseconds.
 pub fn truncate_to_ms(t: DateTime<Utc>) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(t.timestamp_millis()).unwrap_or(t)
@@ -152,7 +166,10 @@ mod tests {
         assert_eq!(json["provider"], "anthropic");
         assert_eq!(json["outcome"], "ok");
         let back: TraceSummary = serde_json::from_value(json).unwrap();
-        assert_eq!(back.started_at.timestamp_millis(), t.started_at.timestamp_millis());
+        assert_eq!(
+            back.started_at.timestamp_millis(),
+            t.started_at.timestamp_millis()
+        );
     }
 
     #[test]

@@ -26,6 +26,8 @@ use crate::store::TraceStore;
 
 /// How long a connection waits for a lock before reporting the store busy.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Size the write-ahead log is cut back to after a checkpoint.
+const WAL_SIZE_LIMIT: i64 = 64 * 1024 * 1024;
 /// Read connections kept open.
 const READ_POOL_SIZE: u32 = 4;
 
@@ -47,7 +49,9 @@ struct Inner {
 
 impl std::fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SqliteStore").field("path", &self.inner.path).finish()
+        f.debug_struct("SqliteStore")
+            .field("path", &self.inner.path)
+            .finish()
     }
 }
 
@@ -59,7 +63,8 @@ impl SqliteStore {
         // Only takes effect on a new, empty database; lets later retention
         // give space back with `PRAGMA incremental_vacuum`.
         writer.pragma_update(None, "auto_vacuum", "INCREMENTAL")?;
-        let mode: String = writer.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
+        let mode: String =
+            writer.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(StoreError::Unavailable(format!(
                 "{} cannot use WAL (journal mode {mode})",
@@ -68,6 +73,7 @@ impl SqliteStore {
         }
         configure(&writer)?;
         writer.pragma_update(None, "synchronous", "NORMAL")?;
+        writer.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)?;
         migrate::apply(&mut writer)?;
 
         let manager = SqliteConnectionManager::file(path)
@@ -81,7 +87,11 @@ impl SqliteStore {
             .min_idle(Some(1))
             .connection_timeout(BUSY_TIMEOUT)
             .build(manager)?;
-        Ok(SqliteStore::from_parts(Some(path.to_path_buf()), writer, Some(readers)))
+        Ok(SqliteStore::from_parts(
+            Some(path.to_path_buf()),
+            writer,
+            Some(readers),
+        ))
     }
 
     /// A private in-memory database with migrations applied, for tests and
@@ -95,7 +105,11 @@ impl SqliteStore {
 
     fn from_parts(path: Option<PathBuf>, writer: Connection, readers: Option<ReadPool>) -> Self {
         SqliteStore {
-            inner: Arc::new(Inner { path, writer: Mutex::new(writer), readers }),
+            inner: Arc::new(Inner {
+                path,
+                writer: Mutex::new(writer),
+                readers,
+            }),
         }
     }
 
@@ -159,7 +173,12 @@ impl TraceStore for SqliteStore {
         if traces.is_empty() {
             return Ok(());
         }
-        self.with_writer(move |c| write::insert_batch(c, traces)).await
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || {
+            let prepared = write::prepare(traces)?;
+            write::insert_batch(&mut inner.writer.lock(), &prepared)
+        })
+        .await?
     }
 
     async fn recent(&self, limit: u32) -> Result<Vec<TraceSummary>, StoreError> {
@@ -177,7 +196,8 @@ impl TraceStore for SqliteStore {
 
     async fn stats(&self) -> Result<StorageStats, StoreError> {
         let path = self.inner.path.clone();
-        self.with_reader(move |c| read::stats(c, path.as_deref())).await
+        self.with_reader(move |c| read::stats(c, path.as_deref()))
+            .await
     }
 }
 

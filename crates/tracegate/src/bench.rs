@@ -1,5 +1,10 @@
 //! `tracegate bench ...`: whole-system benchmarks that print what they measured.
 
+mod load;
+mod procs;
+mod proxy;
+mod stats;
+
 use clap::{Args, Subcommand};
 
 #[derive(Debug, Args)]
@@ -9,8 +14,14 @@ pub struct BenchArgs {
 }
 
 #[derive(Debug, Subcommand)]
-enum BenchCommand {}
+enum BenchCommand {
+    /// Added latency, throughput and memory of the gateway against the mock upstream,
+    /// compared with calling the mock directly in the same run.
+    Proxy(proxy::ProxyBenchArgs),
+}
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
-    match args.what {}
+    match args.what {
+        BenchCommand::Proxy(a) => proxy::run(a).await,
+    }
 }

@@ -193,9 +193,8 @@ pub(super) struct ChatClient {
 impl ChatClient {
     /// Adds a user message (as a list of text parts).
     pub fn user(&mut self, text: &str) -> &mut Self {
-        self.messages.push(
-            json!({ "role": "user", "content": [{ "type": "text", "text": text }] }),
-        );
+        self.messages
+            .push(json!({ "role": "user", "content": [{ "type": "text", "text": text }] }));
         self
     }
 

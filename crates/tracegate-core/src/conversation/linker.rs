@@ -244,18 +244,21 @@ impl Linker {
             let parent = self.pick(self.by_self.get(&parent_hash), account, false, |_| true);
             if let Some(p) = parent.and_then(|s| self.entries.get(&s)) {
                 let conversation_id = p.linked.conversation_id.clone();
+                let parent_trace = Some(TraceRef {
+                    trace_id: p.trace_id.clone(),
+                });
+                let parent_branch = p.linked.branch;
                 let node = self.nodes.get(&(conversation_id.clone(), parent_hash));
                 let children = node.map_or(&[][..], |n| n.children.as_slice());
-                let (branch, kind) = match children.iter().find(|(h, _)| *h == keys.self_hash) {
-                    Some((_, b)) => (*b, LinkKind::Turn),
-                    None if children.is_empty() => (p.linked.branch, LinkKind::Turn),
-                    None => (self.take_branch(&conversation_id), LinkKind::Branch),
+                let known = children.iter().find(|(h, _)| *h == keys.self_hash);
+                let (branch, kind) = match (known.map(|(_, b)| *b), children.is_empty()) {
+                    (Some(b), _) => (b, LinkKind::Turn),
+                    (None, true) => (parent_branch, LinkKind::Turn),
+                    (None, false) => (self.take_branch(&conversation_id), LinkKind::Branch),
                 };
                 let linked = LinkedTrace {
                     conversation_id,
-                    parent_trace: Some(TraceRef {
-                        trace_id: p.trace_id.clone(),
-                    }),
+                    parent_trace,
                     branch,
                     kind,
                 };

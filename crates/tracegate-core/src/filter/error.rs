@@ -48,7 +48,11 @@ pub struct FilterError {
 
 impl FilterError {
     /// Makes an error.
-    pub fn new(kind: FilterErrorKind, pointer: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn new(
+        kind: FilterErrorKind,
+        pointer: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
         FilterError {
             pointer: pointer.into(),
             message: message.into(),
@@ -101,7 +105,10 @@ pub(crate) fn quote(s: &str) -> String {
 }
 
 /// The candidate closest to `input` by edit distance, if it is close enough to be a typo.
-pub(crate) fn suggest<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub(crate) fn suggest<'a>(
+    input: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     if input.len() > 64 {
         return None;
     }

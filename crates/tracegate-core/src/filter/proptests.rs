@@ -108,14 +108,16 @@ fn deep_filter() -> impl Strategy<Value = Filter> {
         prop::collection::vec((0..3u8, predicate()), 0..=MAX_DEPTH - 1),
     )
         .prop_map(|(base, levels)| {
-            levels.into_iter().fold(Filter::Leaf(base), |inner, (kind, sibling)| {
-                let sibling = Filter::Leaf(sibling);
-                match kind {
-                    0 => Filter::Not(Box::new(inner)),
-                    1 => Filter::And(vec![inner, sibling]),
-                    _ => Filter::Or(vec![sibling, inner]),
-                }
-            })
+            levels
+                .into_iter()
+                .fold(Filter::Leaf(base), |inner, (kind, sibling)| {
+                    let sibling = Filter::Leaf(sibling);
+                    match kind {
+                        0 => Filter::Not(Box::new(inner)),
+                        1 => Filter::And(vec![inner, sibling]),
+                        _ => Filter::Or(vec![sibling, inner]),
+                    }
+                })
         })
 }
 
@@ -125,9 +127,24 @@ fn near_string() -> impl Strategy<Value = String> {
     words.extend(Op::ALL.iter().map(|o| o.name().to_owned()));
     words.extend(
         [
-            "and", "or", "not", "field", "op", "value", "ts", "metadata", "metadata.k",
-            "metadata.", "anthropic", "openai", "ok", "timeout", "2025-01-01",
-            "2025-01-01T00:00:00Z", "0192f0c1-7d3e-7a4b-9c2d-1e2f3a4b5c6d", "",
+            "and",
+            "or",
+            "not",
+            "field",
+            "op",
+            "value",
+            "ts",
+            "metadata",
+            "metadata.k",
+            "metadata.",
+            "anthropic",
+            "openai",
+            "ok",
+            "timeout",
+            "2025-01-01",
+            "2025-01-01T00:00:00Z",
+            "0192f0c1-7d3e-7a4b-9c2d-1e2f3a4b5c6d",
+            "",
         ]
         .map(str::to_owned),
     );
@@ -260,7 +277,7 @@ proptest! {
     fn near_valid_filters_never_panic(
         f in prop_oneof![valid_filter(), deep_filter()],
         edits in prop::collection::vec(
-            (prop::collection::vec(any::<usize>(), 0..10), edit()), 1..4),
+            (prop::collection::vec(any::<usize>(), 0..10), edit()), 1..3),
     ) {
         let mut json = f.to_json();
         for (path, edit) in edits {
@@ -295,23 +312,4 @@ fn mutate_replaces_the_chosen_node() {
     assert_eq!(j, json!({"and": [{"not": "x", "field": 1}]}));
     mutate(&mut j, &[], Edit::Replace(json!(null)));
     assert_eq!(j, Json::Null);
-}
-
-
-#[test]
-fn tmp_stats() {
-    use proptest::strategy::ValueTree;
-    use proptest::test_runner::TestRunner;
-    let mut runner = TestRunner::default();
-    let (mut ok, mut kinds) = (0, std::collections::BTreeMap::new());
-    let mut depths = std::collections::BTreeMap::new();
-    for _ in 0..4000 {
-        let f = prop_oneof![valid_filter(), deep_filter()].new_tree(&mut runner).unwrap().current();
-        *depths.entry(f.depth()).or_insert(0) += 1;
-        let edits = prop::collection::vec((prop::collection::vec(any::<usize>(), 0..10), edit()), 1..4).new_tree(&mut runner).unwrap().current();
-        let mut json = f.to_json();
-        for (p, e) in edits { mutate(&mut json, &p, e); }
-        match Filter::parse(&json, "/filter") { Ok(_) => ok += 1, Err(e) => *kinds.entry(format!("{:?}", e.kind)).or_insert(0) += 1 }
-    }
-    eprintln!("near ok={ok} kinds={kinds:?} depths={depths:?}");
 }

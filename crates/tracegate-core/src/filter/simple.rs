@@ -153,11 +153,18 @@ mod tests {
     #[test]
     fn single_value_is_eq_and_list_is_in() {
         let f = from_simple_params(&params(&[("model", "claude-sonnet-4-5")])).unwrap();
-        assert_eq!(f, Some(leaf(Column::Model, Op::Eq, text("claude-sonnet-4-5"))));
+        assert_eq!(
+            f,
+            Some(leaf(Column::Model, Op::Eq, text("claude-sonnet-4-5")))
+        );
         let f = from_simple_params(&params(&[("model", "a, b")])).unwrap();
         assert_eq!(
             f,
-            Some(leaf(Column::Model, Op::In, Value::List(vec![text("a"), text("b")])))
+            Some(leaf(
+                Column::Model,
+                Op::In,
+                Value::List(vec![text("a"), text("b")])
+            ))
         );
     }
 
@@ -174,7 +181,11 @@ mod tests {
         ]))
         .unwrap();
         let expected = Filter::And(vec![
-            leaf(Column::Status, Op::In, Value::List(vec![Value::Int(200), Value::Int(429)])),
+            leaf(
+                Column::Status,
+                Op::In,
+                Value::List(vec![Value::Int(200), Value::Int(429)]),
+            ),
             leaf(Column::Provider, Op::Eq, text("openai")),
             leaf(Column::Outcome, Op::Eq, text("timeout")),
             leaf(Column::Account, Op::Eq, text("acct-1")),
@@ -190,7 +201,11 @@ mod tests {
         let f = from_simple_params(&params(&[("from", "2025-01-01T02:00:00 02:00")])).unwrap();
         assert_eq!(
             f,
-            Some(leaf(Column::StartedAt, Op::Gte, Value::TimeMs(1_735_689_600_000)))
+            Some(leaf(
+                Column::StartedAt,
+                Op::Gte,
+                Value::TimeMs(1_735_689_600_000)
+            ))
         );
     }
 

@@ -69,14 +69,22 @@ impl Recording {
         let Some(mut trace) = self.trace.take() else {
             return;
         };
-        trace.duration_ms = self.elapsed_ms();
+        trace.duration_ms = round_to(self.elapsed_ms(), 1e3);
+        trace.ttft_ms = trace.ttft_ms.map(|t| round_to(t, 1e3));
         if trace.cost_usd.is_none() && !trace.usage.is_empty() {
             let model = trace.model.as_deref().or(trace.model_requested.as_deref());
-            trace.cost_usd = model.and_then(|m| self.sink.prices.cost(m, &trace.usage));
+            trace.cost_usd = model
+                .and_then(|m| self.sink.prices.cost(m, &trace.usage))
+                .map(|c| round_to(c, 1e12));
         }
         self.sink.inflight.end(&trace.id);
         self.sink.recorder.record(*trace);
     }
+}
+
+/// Rounds to `1/scale` (microseconds for ms figures, 1e-12 USD for costs).
+fn round_to(v: f64, scale: f64) -> f64 {
+    (v * scale).round() / scale
 }
 
 impl Drop for Recording {

@@ -3,6 +3,7 @@
 //! body ends, errors, times out or is dropped, the trace is finished.
 
 use std::collections::VecDeque;
+use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -207,7 +208,13 @@ impl Body for TeeBody {
                 }
                 Poll::Ready(Some(Ok(frame))) => match frame.into_data() {
                     Ok(data) => {
-                        if let Some(d) = this.observe(data) {
+                        let forward = this.observe(data);
+                        // A body of known length may be dropped by the server as soon as its
+                        // last byte is written, without being polled to its end: finish now.
+                        if this.inner.is_end_stream() {
+                            this.finish_end();
+                        }
+                        if let Some(d) = forward {
                             return Poll::Ready(Some(Ok(Frame::data(d))));
                         }
                     }
@@ -215,6 +222,10 @@ impl Body for TeeBody {
                 },
             }
         }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.rec.is_none() && self.out.is_empty()
     }
 
     fn size_hint(&self) -> SizeHint {

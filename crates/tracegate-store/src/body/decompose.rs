@@ -80,7 +80,12 @@ fn decompose(
                 continue; // empty array: stays inline
             };
             *slot = Value::Null;
-            refs.push(MemberRef::Chain { key: key.clone(), head, len, cc });
+            refs.push(MemberRef::Chain {
+                key: key.clone(),
+                head,
+                len,
+                cc,
+            });
             chains.push(nodes);
         } else if blob_keys.contains(&key.as_str()) {
             let raw = to_json(slot)?;
@@ -89,12 +94,19 @@ fn decompose(
             }
             let hash = Hash::of(&raw);
             *slot = Value::Null;
-            refs.push(MemberRef::Blob { key: key.clone(), hash });
+            refs.push(MemberRef::Blob {
+                key: key.clone(),
+                hash,
+            });
             blobs.push((hash, raw));
         }
     }
     let skeleton = to_json(&Skeleton::Object { body: map, refs })?;
-    Ok(Some(Decomposed { skeleton, blobs, chains }))
+    Ok(Some(Decomposed {
+        skeleton,
+        blobs,
+        chains,
+    }))
 }
 
 /// A body kept as one blob.
@@ -117,7 +129,12 @@ fn build_chain(items: Vec<Value>) -> Result<(Vec<ChainNode>, Vec<Value>), StoreE
         let blob = Hash::of(&raw);
         let parent = nodes.last().map(|n| n.hash);
         let hash = Hash::node(parent, blob);
-        nodes.push(ChainNode { hash, parent, blob, raw });
+        nodes.push(ChainNode {
+            hash,
+            parent,
+            blob,
+            raw,
+        });
     }
     Ok((nodes, cc))
 }
@@ -172,13 +189,20 @@ mod tests {
         }
         for chain in &d.chains {
             let head = chain.last().unwrap().hash;
-            parts.chains.insert(head, chain.iter().map(|n| n.raw.clone()).collect());
+            parts
+                .chains
+                .insert(head, chain.iter().map(|n| n.raw.clone()).collect());
         }
-        Skeleton::parse(&d.skeleton).unwrap().assemble(&parts).unwrap()
+        Skeleton::parse(&d.skeleton)
+            .unwrap()
+            .assemble(&parts)
+            .unwrap()
     }
 
     fn request(v: &Value) -> Decomposed {
-        decompose_request(&serde_json::to_vec(v).unwrap()).unwrap().unwrap()
+        decompose_request(&serde_json::to_vec(v).unwrap())
+            .unwrap()
+            .unwrap()
     }
 
     fn long(s: &str) -> String {
@@ -207,7 +231,10 @@ mod tests {
         assert_eq!(d.chains.len(), 1);
         assert_eq!(d.chains[0].len(), 3);
         let back = round_trip(&d);
-        assert_eq!(serde_json::to_string(&back).unwrap(), serde_json::to_string(&body).unwrap());
+        assert_eq!(
+            serde_json::to_string(&back).unwrap(),
+            serde_json::to_string(&body).unwrap()
+        );
         let skeleton = String::from_utf8(d.skeleton).unwrap();
         assert!(!skeleton.contains("reads a file"), "{skeleton}");
         assert!(skeleton.contains("claude-sonnet-4"));
@@ -225,12 +252,19 @@ mod tests {
         };
         let turn1 = request(&json!({"messages": [m0.clone()], "model": "x"}));
         let turn1_marked = request(&json!({"messages": [marked(&m0)], "model": "x"}));
-        let turn2 = request(&json!({"messages": [m0.clone(), m1.clone(), marked(&m2)], "model": "x"}));
+        let turn2 =
+            request(&json!({"messages": [m0.clone(), m1.clone(), marked(&m2)], "model": "x"}));
         assert_eq!(turn1.chains[0][0].hash, turn1_marked.chains[0][0].hash);
         assert_eq!(turn2.chains[0][0], turn1.chains[0][0], "shared prefix node");
         assert_eq!(turn2.chains[0][1].parent, Some(turn1.chains[0][0].hash));
-        assert_ne!(turn1.skeleton, turn1_marked.skeleton, "marker kept in the skeleton");
-        assert_eq!(round_trip(&turn1_marked), json!({"messages": [marked(&m0)], "model": "x"}));
+        assert_ne!(
+            turn1.skeleton, turn1_marked.skeleton,
+            "marker kept in the skeleton"
+        );
+        assert_eq!(
+            round_trip(&turn1_marked),
+            json!({"messages": [marked(&m0)], "model": "x"})
+        );
     }
 
     #[test]
@@ -246,10 +280,15 @@ mod tests {
             "usage": {"prompt_tokens": 1}
         });
         for body in [anthropic, openai] {
-            let d = decompose_response(&serde_json::to_vec(&body).unwrap()).unwrap().unwrap();
+            let d = decompose_response(&serde_json::to_vec(&body).unwrap())
+                .unwrap()
+                .unwrap();
             assert_eq!(d.blobs.len(), 1);
             assert!(d.chains.is_empty());
-            assert_eq!(serde_json::to_string(&round_trip(&d)).unwrap(), body.to_string());
+            assert_eq!(
+                serde_json::to_string(&round_trip(&d)).unwrap(),
+                body.to_string()
+            );
         }
     }
 
@@ -266,7 +305,10 @@ mod tests {
 
         let text = b"<html>502 Bad Gateway</html>\n";
         let d = decompose_response(text).unwrap().unwrap();
-        assert_eq!(round_trip(&d), Value::String(String::from_utf8(text.to_vec()).unwrap()));
+        assert_eq!(
+            round_trip(&d),
+            Value::String(String::from_utf8(text.to_vec()).unwrap())
+        );
 
         assert!(decompose_request(b"").unwrap().is_none());
     }
@@ -278,7 +320,10 @@ mod tests {
             deep = json!({ "k": deep });
         }
         let d = request(&deep);
-        assert!(matches!(Skeleton::parse(&d.skeleton).unwrap(), Skeleton::Json { .. }));
+        assert!(matches!(
+            Skeleton::parse(&d.skeleton).unwrap(),
+            Skeleton::Json { .. }
+        ));
         assert_eq!(round_trip(&d), deep);
     }
 }

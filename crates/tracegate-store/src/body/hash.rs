@@ -2,8 +2,6 @@
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::error::StoreError;
-
 /// A 16-byte content hash, shown and serialised as 32 hex digits.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(crate) struct Hash([u8; 16]);
@@ -21,13 +19,6 @@ impl Hash {
         h.update(&parent.map_or([0; 16], |p| p.0));
         h.update(&blob.0);
         Self::truncate(h.finalize())
-    }
-
-    /// Reads a hash stored as bytes.
-    pub(crate) fn from_slice(bytes: &[u8]) -> Result<Self, StoreError> {
-        <[u8; 16]>::try_from(bytes)
-            .map(Hash)
-            .map_err(|_| StoreError::corrupt(format!("hash of {} bytes", bytes.len())))
     }
 
     /// The raw 16 bytes.
@@ -85,7 +76,5 @@ mod tests {
         let back: Hash = serde_json::from_str(&s).unwrap();
         assert_eq!(back, h);
         assert!(serde_json::from_str::<Hash>("\"abc\"").is_err());
-        assert!(Hash::from_slice(&[1, 2, 3]).is_err());
-        assert_eq!(Hash::from_slice(h.as_bytes()).unwrap(), h);
     }
 }

@@ -205,7 +205,10 @@ mod tests {
         let sk = Skeleton::Object {
             body,
             refs: vec![
-                MemberRef::Blob { key: "tools".into(), hash: tools_h },
+                MemberRef::Blob {
+                    key: "tools".into(),
+                    hash: tools_h,
+                },
                 MemberRef::Chain {
                     key: "messages".into(),
                     head,
@@ -235,14 +238,30 @@ mod tests {
         body.insert("messages".into(), Value::Null);
         let chain = |cc: Vec<Value>, len| Skeleton::Object {
             body: body.clone(),
-            refs: vec![MemberRef::Chain { key: "messages".into(), head, len, cc }],
+            refs: vec![MemberRef::Chain {
+                key: "messages".into(),
+                head,
+                len,
+                cc,
+            }],
         };
         let mut parts = Parts::default();
-        assert!(matches!(chain(vec![], 1).assemble(&parts), Err(StoreError::Corrupt(_))));
-        parts.chains.insert(head, vec![br#"{"content":"s"}"#.to_vec()]);
+        assert!(matches!(
+            chain(vec![], 1).assemble(&parts),
+            Err(StoreError::Corrupt(_))
+        ));
+        parts
+            .chains
+            .insert(head, vec![br#"{"content":"s"}"#.to_vec()]);
         assert!(chain(vec![], 2).assemble(&parts).is_err());
         assert!(chain(vec![], 1).assemble(&parts).is_ok());
-        for bad in [json!([0, 0, 1]), json!([5, 0, 1]), json!("x"), json!([0]), json!([-1, 0, 1])] {
+        for bad in [
+            json!([0, 0, 1]),
+            json!([5, 0, 1]),
+            json!("x"),
+            json!([0]),
+            json!([-1, 0, 1]),
+        ] {
             assert!(chain(vec![bad], 1).assemble(&parts).is_err());
         }
         assert!(Skeleton::parse(b"{\"nope\":1}").is_err());

@@ -30,7 +30,9 @@ pub(super) fn apply(c: &mut Connection) -> Result<(), StoreError> {
         )",
     )?;
     let newest: Option<i64> =
-        c.query_row("SELECT MAX(version) FROM schema_migrations", [], |r| r.get(0))?;
+        c.query_row("SELECT MAX(version) FROM schema_migrations", [], |r| {
+            r.get(0)
+        })?;
     let known = MIGRATIONS.last().map_or(0, |m| m.version);
     if newest.is_some_and(|v| v > known) {
         tracing::warn!(
@@ -39,7 +41,10 @@ pub(super) fn apply(c: &mut Connection) -> Result<(), StoreError> {
             "database schema is newer than this build"
         );
     }
-    for m in MIGRATIONS.iter().filter(|m| newest.is_none_or(|v| m.version > v)) {
+    for m in MIGRATIONS
+        .iter()
+        .filter(|m| newest.is_none_or(|v| m.version > v))
+    {
         let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let done: bool = tx.query_row(
             "SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = ?1)",

@@ -23,9 +23,8 @@ const SUMMARY_LEN: usize = 24;
 
 /// Newest first, at most `limit`.
 pub(super) fn recent(c: &Connection, limit: u32) -> Result<Vec<TraceSummary>, StoreError> {
-    let sql = format!(
-        "SELECT {SUMMARY_COLUMNS} FROM traces t ORDER BY t.ts DESC, t.rowid DESC LIMIT ?1"
-    );
+    let sql =
+        format!("SELECT {SUMMARY_COLUMNS} FROM traces t ORDER BY t.ts DESC, t.rowid DESC LIMIT ?1");
     let mut stmt = c.prepare_cached(&sql)?;
     let rows = stmt.query_map([limit], summary)?;
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
@@ -44,8 +43,14 @@ pub(super) fn get(c: &Connection, id: TraceId) -> Result<Option<TraceDetail>, St
             let n = SUMMARY_LEN;
             Ok((
                 summary(row)?,
-                (row.get::<_, Option<i64>>(n)?, row.get::<_, Option<Vec<u8>>>(n + 1)?),
-                (row.get::<_, Option<i64>>(n + 2)?, row.get::<_, Option<Vec<u8>>>(n + 3)?),
+                (
+                    row.get::<_, Option<i64>>(n)?,
+                    row.get::<_, Option<Vec<u8>>>(n + 1)?,
+                ),
+                (
+                    row.get::<_, Option<i64>>(n + 2)?,
+                    row.get::<_, Option<Vec<u8>>>(n + 3)?,
+                ),
             ))
         })
         .optional()?;
@@ -60,7 +65,10 @@ pub(super) fn get(c: &Connection, id: TraceId) -> Result<Option<TraceDetail>, St
 }
 
 /// Rebuilds one body from its stored skeleton; null when there was none.
-fn body(c: &Connection, (codec, data): (Option<i64>, Option<Vec<u8>>)) -> Result<Value, StoreError> {
+fn body(
+    c: &Connection,
+    (codec, data): (Option<i64>, Option<Vec<u8>>),
+) -> Result<Value, StoreError> {
     let (Some(codec), Some(data)) = (codec, data) else {
         return Ok(Value::Null);
     };
@@ -82,7 +90,11 @@ fn blob(c: &Connection, hash: &Hash) -> Result<Vec<u8>, StoreError> {
     let (codec, size, data) = c
         .prepare_cached("SELECT codec, size, data FROM blobs WHERE hash = ?1")?
         .query_row([&hash.as_bytes()[..]], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, Vec<u8>>(2)?))
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, Vec<u8>>(2)?,
+            ))
         })
         .optional()?
         .ok_or_else(|| StoreError::corrupt(format!("missing blob {hash:?}")))?;
@@ -115,10 +127,14 @@ fn chain(c: &Connection, head: &Hash, len: u32) -> Result<Vec<Vec<u8>>, StoreErr
     for row in rows {
         let (is_root, codec, size, data) = row?;
         if out.is_empty() && !is_root {
-            return Err(StoreError::corrupt(format!("chain {head:?} longer than {len}")));
+            return Err(StoreError::corrupt(format!(
+                "chain {head:?} longer than {len}"
+            )));
         }
         let (Some(codec), Some(data)) = (codec, data) else {
-            return Err(StoreError::corrupt(format!("chain {head:?} misses a message blob")));
+            return Err(StoreError::corrupt(format!(
+                "chain {head:?} misses a message blob"
+            )));
         };
         out.push(decode(Codec::from_id(codec)?, data, size)?);
     }

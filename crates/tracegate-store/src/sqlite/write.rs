@@ -3,24 +3,46 @@
 use rusqlite::{params, Connection, Transaction, TransactionBehavior};
 use tracegate_core::Trace;
 
-use crate::body::{decompose_request, decompose_response, encode, ChainNode, Codec, Decomposed, Hash};
+use crate::body::{
+    decompose_request, decompose_response, encode, ChainNode, Codec, Decomposed, Hash,
+};
 use crate::error::StoreError;
+use crate::model::total_tokens;
 
-/// Inserts every trace of the batch, or none of them.
-pub(super) fn insert_batch(c: &mut Connection, traces: Vec<Trace>) -> Result<(), StoreError> {
-    // Split and hash before taking the write lock; compression waits until
-    // we know a blob is new.
-    let prepared = traces
+/// A trace with its bodies split, ready to be written.
+pub(super) struct Prepared {
+    trace: Trace,
+    request: Option<Decomposed>,
+    response: Option<Decomposed>,
+}
+
+/// Splits and hashes the bodies of a batch. Pure CPU work: runs on a blocking
+/// thread before the writer connection is taken, so the write lock is held only
+/// for lookups, compression of new content and the inserts.
+pub(super) fn prepare(traces: Vec<Trace>) -> Result<Vec<Prepared>, StoreError> {
+    traces
         .into_iter()
-        .map(|t| {
-            let request = decompose_request(&t.request_body)?;
-            let response = decompose_response(&t.response_body)?;
-            Ok((t, request, response))
+        .map(|trace| {
+            let request = decompose_request(&trace.request_body)?;
+            let response = decompose_response(&trace.response_body)?;
+            Ok(Prepared {
+                trace,
+                request,
+                response,
+            })
         })
-        .collect::<Result<Vec<_>, StoreError>>()?;
+        .collect()
+}
 
+/// Inserts every trace of the batch in one transaction, or none of them.
+pub(super) fn insert_batch(c: &mut Connection, prepared: &[Prepared]) -> Result<(), StoreError> {
     let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    for (trace, request, response) in &prepared {
+    for Prepared {
+        trace,
+        request,
+        response,
+    } in prepared
+    {
         let rowid = insert_trace(&tx, trace)?;
         let request = request.as_ref().map(|d| store_body(&tx, d)).transpose()?;
         let response = response.as_ref().map(|d| store_body(&tx, d)).transpose()?;
@@ -78,14 +100,14 @@ fn insert_trace(tx: &Transaction<'_>, t: &Trace) -> Result<i64, StoreError> {
             t.status,
             t.outcome.as_str(),
             t.error,
-            t.duration_ms,
-            t.ttft_ms,
+            finite(t.duration_ms).unwrap_or(0.0),
+            t.ttft_ms.and_then(finite),
             t.usage.input_tokens.map(int),
             t.usage.output_tokens.map(int),
             t.usage.cache_read_tokens.map(int),
             t.usage.cache_write_tokens.map(int),
-            int(t.usage.total()),
-            t.cost_usd,
+            int(total_tokens(&t.usage)),
+            t.cost_usd.and_then(finite),
             t.account,
             t.client_ip,
             t.user_agent,
@@ -100,6 +122,11 @@ fn insert_trace(tx: &Transaction<'_>, t: &Trace) -> Result<i64, StoreError> {
             other => Err(other),
         },
     }
+}
+
+/// SQLite turns NaN into NULL: a figure that is not a finite number is dropped.
+fn finite(v: f64) -> Option<f64> {
+    v.is_finite().then_some(v)
 }
 
 /// SQLite integers are signed: counts beyond `i64::MAX` are clamped.
@@ -121,12 +148,17 @@ fn store_body(tx: &Transaction<'_>, d: &Decomposed) -> Result<(Codec, Vec<u8>), 
 /// Stores content unless its hash is already there (then it is not even compressed).
 fn put_blob(tx: &Transaction<'_>, hash: &Hash, raw: &[u8]) -> Result<(), StoreError> {
     let key = &hash.as_bytes()[..];
-    if tx.prepare_cached("SELECT 1 FROM blobs WHERE hash = ?1")?.exists([key])? {
+    if tx
+        .prepare_cached("SELECT 1 FROM blobs WHERE hash = ?1")?
+        .exists([key])?
+    {
         return Ok(());
     }
     let (codec, data) = encode(raw)?;
-    tx.prepare_cached("INSERT OR IGNORE INTO blobs (hash, codec, size, data) VALUES (?1, ?2, ?3, ?4)")?
-        .execute(params![key, codec.id(), raw.len() as i64, data])?;
+    tx.prepare_cached(
+        "INSERT OR IGNORE INTO blobs (hash, codec, size, data) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![key, codec.id(), raw.len() as i64, data])?;
     Ok(())
 }
 
@@ -143,8 +175,9 @@ fn put_chain(tx: &Transaction<'_>, nodes: &[ChainNode]) -> Result<(), StoreError
             break;
         }
     }
-    let mut insert =
-        tx.prepare_cached("INSERT OR IGNORE INTO msg_nodes (hash, parent, blob) VALUES (?1, ?2, ?3)")?;
+    let mut insert = tx.prepare_cached(
+        "INSERT OR IGNORE INTO msg_nodes (hash, parent, blob) VALUES (?1, ?2, ?3)",
+    )?;
     for node in nodes.get(first_new..).unwrap_or_default() {
         put_blob(tx, &node.blob, &node.raw)?;
         insert.execute(params![

@@ -196,6 +196,7 @@ fn skip_value(s: &[u8], i: usize) -> Option<usize> {
 mod tests {
     use super::*;
     use crate::sse::SseParser;
+    use proptest::arbitrary::Arbitrary;
 
     fn event(raw: &str) -> SseEvent {
         let mut parser = SseParser::new();
@@ -208,6 +209,38 @@ mod tests {
 
     fn strip(raw: &str) -> Option<String> {
         strip_injected_usage(&event(raw)).map(|b| String::from_utf8(b.to_vec()).unwrap())
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn usage_null_removal_deletes_only_that_member(
+            values in proptest::collection::vec(0u8..4, 0..5),
+            at in proptest::sample::Index::arbitrary(),
+            spaced in proptest::bool::ANY,
+        ) {
+            let sep = if spaced { ", " } else { "," };
+            let samples = ["1", "\"x,}\"", "{\"usage\":null}", "[null,{}]"];
+            let mut members: Vec<String> = values
+                .iter()
+                .enumerate()
+                .map(|(i, v)| format!("\"k{i}\":{}", samples[usize::from(*v)]))
+                .collect();
+            members.push("\"choices\":[{\"delta\":{}}]".to_owned());
+            let expected = format!("{{{}}}", members.join(sep));
+            members.insert(at.index(members.len() + 1), "\"usage\":null".to_owned());
+            let input = format!("{{{}}}", members.join(sep));
+            let out = strip(&format!("data: {input}\n\n")).unwrap();
+            let body = out
+                .strip_prefix("data: ")
+                .and_then(|b| b.strip_suffix("\n\n"))
+                .unwrap();
+            let want: Value = serde_json::from_str(&expected).unwrap();
+            proptest::prop_assert_eq!(serde_json::from_str::<Value>(body).unwrap(), want);
+            // The output is the input with one run of bytes taken out.
+            let prefix = input.bytes().zip(body.bytes()).take_while(|(a, b)| a == b).count();
+            let removed = input.len() - body.len();
+            proptest::prop_assert_eq!(&input[prefix + removed..], &body[prefix..]);
+        }
     }
 
     #[test]
