@@ -4,14 +4,14 @@ with its own temporary directory, and SDK clients pointed at the gateway."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import anthropic
 import openai
 import pytest
 
-from harness import Gateway, Mock, binary, gateway_config
+from harness import Gateway, Mock, StartGateway, binary, gateway_config
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -48,9 +48,6 @@ def mock(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Mock]:
     yield m
     _dump_logs(request, [m])
     m.kill()
-
-
-StartGateway = Callable[..., Gateway]
 
 
 @pytest.fixture

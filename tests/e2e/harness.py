@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import signal
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -90,17 +90,21 @@ class Process:
         if self.running():
             self.proc.send_signal(sig)
 
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = STOP_TIMEOUT_S) -> int:
-        """Sends `sig` and waits for the exit code; kills the process if it hangs."""
-        self.signal(sig)
+    def wait(self, timeout: float = STOP_TIMEOUT_S) -> int:
+        """Waits for the exit code; kills the process if it does not exit in time."""
         try:
             return self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait(5)
-            raise RuntimeError(f"{self.name} did not exit within {timeout}s of {sig}:\n{self.log_text()}")
+            raise RuntimeError(f"{self.name} did not exit within {timeout}s:\n{self.log_text()}")
         finally:
             self._log.close()
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = STOP_TIMEOUT_S) -> int:
+        """Sends `sig` once and waits for the exit code."""
+        self.signal(sig)
+        return self.wait(timeout)
 
     def kill(self) -> None:
         if self.running():
@@ -208,8 +212,8 @@ class Gateway(Process):
         return r.json()["data"]
 
 
-def dumps(value: Any) -> str:
-    return json.dumps(value, sort_keys=True)
+StartGateway = Callable[..., Gateway]
+"""The `start_gateway` fixture: `start_gateway(config=, env=, db=, timeout_secs=, extra=)`."""
 
 
 def unique_prompt(label: str) -> str:

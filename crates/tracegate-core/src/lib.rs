@@ -8,6 +8,7 @@ pub use trace::{Outcome, Provider, Trace, TraceId, Usage};
 pub mod conversation;
 pub mod filter;
 pub mod pricing;
+pub mod sketch;
 pub mod sse;
 pub mod stream;
 pub mod usage;

@@ -55,8 +55,13 @@ impl<'a> MessagesRequest<'a> {
 
     /// Seed of the generated text: the model and the prompt, not the other options.
     fn text_seed(&self, seed: Option<u64>) -> u64 {
-        let raw = |r: Option<&RawValue>| r.map_or(&b""[..], |r| r.get().as_bytes());
-        let parts = [self.model().as_bytes(), raw(self.system), raw(self.messages), raw(self.tools)];
+        let raw = text::raw_bytes;
+        let parts = [
+            self.model().as_bytes(),
+            raw(self.system),
+            raw(self.messages),
+            raw(self.tools),
+        ];
         text::text_seed(&parts, seed)
     }
 

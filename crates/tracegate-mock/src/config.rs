@@ -165,7 +165,10 @@ mod tests {
             (HEADER_INTER_TOKEN_MS, "not a number"),
         ]);
         let params = RequestParams::new(&MockConfig::default(), &h);
-        assert_eq!(params.forced_status, Some(StatusCode::from_u16(529).unwrap()));
+        assert_eq!(
+            params.forced_status,
+            Some(StatusCode::from_u16(529).unwrap())
+        );
         assert_eq!(params.output_tokens, MAX_OUTPUT_TOKENS);
         assert_eq!(params.ttft, Duration::from_millis(12));
         assert_eq!(params.latency, Duration::from_millis(MAX_DELAY_MS));
@@ -178,7 +181,10 @@ mod tests {
         for value in ["200", "302", "600", "abc", "-1"] {
             let mut h = HeaderMap::new();
             h.insert(HEADER_STATUS, HeaderValue::from_str(value).unwrap());
-            assert_eq!(RequestParams::new(&MockConfig::default(), &h).forced_status, None);
+            assert_eq!(
+                RequestParams::new(&MockConfig::default(), &h).forced_status,
+                None
+            );
         }
         let cfg = MockConfig {
             error_status: 200,

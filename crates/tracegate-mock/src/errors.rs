@@ -74,8 +74,13 @@ impl ApiError {
             reply::set_header(&mut resp, "retry-after", &retry_after_secs.to_string());
         }
         if provider == Provider::Anthropic {
-            let retry = matches!(self.status.as_u16(), 408 | 409 | 429) || self.status.is_server_error();
-            reply::set_header(&mut resp, "x-should-retry", if retry { "true" } else { "false" });
+            let retry =
+                matches!(self.status.as_u16(), 408 | 409 | 429) || self.status.is_server_error();
+            reply::set_header(
+                &mut resp,
+                "x-should-retry",
+                if retry { "true" } else { "false" },
+            );
         }
         resp
     }
@@ -184,14 +189,38 @@ struct OpenAiDefaults {
 
 /// OpenAI error type, default message and code of `status`.
 fn openai_kind(status: StatusCode) -> OpenAiDefaults {
-    let d = |message, kind, code| OpenAiDefaults { message, kind, code };
+    let d = |message, kind, code| OpenAiDefaults {
+        message,
+        kind,
+        code,
+    };
     match status.as_u16() {
-        401 => d("Incorrect API key provided.", "invalid_request_error", Some("invalid_api_key")),
-        403 => d("You are not allowed to access this resource.", "invalid_request_error", None),
-        404 => d("The requested resource does not exist.", "invalid_request_error", None),
+        401 => d(
+            "Incorrect API key provided.",
+            "invalid_request_error",
+            Some("invalid_api_key"),
+        ),
+        403 => d(
+            "You are not allowed to access this resource.",
+            "invalid_request_error",
+            None,
+        ),
+        404 => d(
+            "The requested resource does not exist.",
+            "invalid_request_error",
+            None,
+        ),
         413 => d("Request too large.", "invalid_request_error", None),
-        429 => d("Rate limit reached for requests", "requests", Some("rate_limit_exceeded")),
-        503 => d("The engine is currently overloaded, please try again later.", "server_error", None),
+        429 => d(
+            "Rate limit reached for requests",
+            "requests",
+            Some("rate_limit_exceeded"),
+        ),
+        503 => d(
+            "The engine is currently overloaded, please try again later.",
+            "server_error",
+            None,
+        ),
         s if s >= 500 => d(
             "The server had an error while processing your request. Sorry about that!",
             "server_error",

@@ -62,9 +62,7 @@ impl Inner {
     }
 
     fn evict(&mut self, capacity: usize, max_bytes: usize) {
-        while self.entries.len() > capacity
-            || (self.bytes > max_bytes && self.entries.len() > 1)
-        {
+        while self.entries.len() > capacity || (self.bytes > max_bytes && self.entries.len() > 1) {
             if let Some(old) = self.entries.pop_front() {
                 self.bytes -= old.bytes();
             }

@@ -157,7 +157,9 @@ mod tests {
         let ids_b: Vec<String> = (0..50).map(|_| b.message_id()).collect();
         assert_eq!(ids_a, ids_b);
         assert_eq!(ids_a.iter().collect::<HashSet<_>>().len(), 50);
-        assert!(ids_a.iter().all(|id| id.len() == 28 && id.starts_with("msg_01")));
+        assert!(ids_a
+            .iter()
+            .all(|id| id.len() == 28 && id.starts_with("msg_01")));
         assert!(ids_a[0][6..].chars().all(|c| c.is_ascii_alphanumeric()));
         let id = a.completion_id();
         assert_eq!(id.len(), "chatcmpl-".len() + 29);

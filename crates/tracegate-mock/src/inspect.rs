@@ -43,7 +43,8 @@ pub(crate) async fn request_body(State(st): State<AppState>, Path(id): Path<Stri
     };
     let mut resp = Response::new(Body::from(record.body));
     if let Some(content_type) = record.headers.get(CONTENT_TYPE) {
-        resp.headers_mut().insert(CONTENT_TYPE, content_type.clone());
+        resp.headers_mut()
+            .insert(CONTENT_TYPE, content_type.clone());
     }
     resp
 }
@@ -130,7 +131,10 @@ mod tests {
     fn json_bodies_are_embedded_verbatim() {
         let out = request_json(&record(b"{ \"b\": 1.50,  \"a\": [ ] }"));
         let text = String::from_utf8(out).unwrap();
-        assert!(text.contains(r#""body":{ "b": 1.50,  "a": [ ] }"#), "{text}");
+        assert!(
+            text.contains(r#""body":{ "b": 1.50,  "a": [ ] }"#),
+            "{text}"
+        );
         let v: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(v["method"], "POST");
         assert_eq!(v["path"], "/v1/chat/completions?x=1");

@@ -27,14 +27,13 @@ mod reply;
 mod router;
 mod sse;
 mod state;
-mod text;
 #[cfg(test)]
 mod test_util;
+mod text;
 
 pub use config::{
-    MockConfig, HEADER_ERROR_AFTER, HEADER_INTER_TOKEN_MS, HEADER_LATENCY_MS,
-    HEADER_OUTPUT_TOKENS, HEADER_RETRY_AFTER, HEADER_STATUS, HEADER_TTFT_MS, MAX_DELAY_MS,
-    MAX_OUTPUT_TOKENS,
+    MockConfig, HEADER_ERROR_AFTER, HEADER_INTER_TOKEN_MS, HEADER_LATENCY_MS, HEADER_OUTPUT_TOKENS,
+    HEADER_RETRY_AFTER, HEADER_STATUS, HEADER_TTFT_MS, MAX_DELAY_MS, MAX_OUTPUT_TOKENS,
 };
 pub use exchange_log::{RESPONSE_LOG_CAPACITY, RESPONSE_LOG_MAX_BYTES};
 pub use recording::{HEADER_RESPONSE_ID, MAX_REQUEST_BYTES};
@@ -79,7 +78,8 @@ mod tests {
         let server = tokio::spawn(serve(listener, MockConfig::default(), token.clone()));
 
         let mut conn = tokio::net::TcpStream::connect(addr).await.unwrap();
-        let body = r#"{"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"hi"}]}"#;
+        let body =
+            r#"{"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"hi"}]}"#;
         let req = format!(
             "POST /v1/chat/completions HTTP/1.1\r\nhost: mock\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
             body.len()

@@ -11,11 +11,31 @@ use crate::state::AppState;
 
 /// Anthropic models listed: id, display name, creation time.
 const ANTHROPIC_MODELS: [(&str, &str, &str); 5] = [
-    ("claude-opus-4-1-20250805", "Claude Opus 4.1", "2025-08-05T00:00:00Z"),
-    ("claude-opus-4-20250514", "Claude Opus 4", "2025-05-22T00:00:00Z"),
-    ("claude-sonnet-4-20250514", "Claude Sonnet 4", "2025-05-22T00:00:00Z"),
-    ("claude-3-7-sonnet-20250219", "Claude Sonnet 3.7", "2025-02-24T00:00:00Z"),
-    ("claude-3-5-haiku-20241022", "Claude Haiku 3.5", "2024-10-22T00:00:00Z"),
+    (
+        "claude-opus-4-1-20250805",
+        "Claude Opus 4.1",
+        "2025-08-05T00:00:00Z",
+    ),
+    (
+        "claude-opus-4-20250514",
+        "Claude Opus 4",
+        "2025-05-22T00:00:00Z",
+    ),
+    (
+        "claude-sonnet-4-20250514",
+        "Claude Sonnet 4",
+        "2025-05-22T00:00:00Z",
+    ),
+    (
+        "claude-3-7-sonnet-20250219",
+        "Claude Sonnet 3.7",
+        "2025-02-24T00:00:00Z",
+    ),
+    (
+        "claude-3-5-haiku-20241022",
+        "Claude Haiku 3.5",
+        "2024-10-22T00:00:00Z",
+    ),
 ];
 
 /// OpenAI models listed: id, creation time, owner.

@@ -53,7 +53,10 @@ pub(crate) async fn record(State(st): State<AppState>, req: Request, next: Next)
         body: body.clone().unwrap_or_default(),
     });
     let response = match body {
-        Some(bytes) => next.run(Request::from_parts(parts, Body::from(bytes))).await,
+        Some(bytes) => {
+            next.run(Request::from_parts(parts, Body::from(bytes)))
+                .await
+        }
         None => {
             let provider = Provider::detect(parts.uri.path(), &parts.headers);
             ApiError::new(StatusCode::PAYLOAD_TOO_LARGE).response(provider, &st, 1)

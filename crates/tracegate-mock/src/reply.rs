@@ -116,7 +116,10 @@ mod tests {
             Provider::OpenAi
         );
         assert_eq!(Provider::detect("/v1/models", &none), Provider::OpenAi);
-        assert_eq!(Provider::detect("/v1/models", &anthropic), Provider::Anthropic);
+        assert_eq!(
+            Provider::detect("/v1/models", &anthropic),
+            Provider::Anthropic
+        );
         assert_eq!(Provider::detect("/nope", &key), Provider::Anthropic);
     }
 }

@@ -162,6 +162,6 @@ mod tests {
         assert!(pacer.start.elapsed() >= Duration::from_millis(60));
         let instant = Pacer::start(Duration::ZERO, Duration::ZERO);
         instant.wait(100).await;
-        assert!(instant.start.elapsed() < Duration::from_millis(30));
+        assert!(instant.start.elapsed() < Duration::from_millis(100));
     }
 }

@@ -28,7 +28,10 @@ pub(crate) struct Shared {
 impl Shared {
     /// Fresh state for `cfg`.
     pub fn new(cfg: MockConfig) -> Self {
-        Self::with_log(cfg, ExchangeLog::new(RESPONSE_LOG_CAPACITY, RESPONSE_LOG_MAX_BYTES))
+        Self::with_log(
+            cfg,
+            ExchangeLog::new(RESPONSE_LOG_CAPACITY, RESPONSE_LOG_MAX_BYTES),
+        )
     }
 
     /// Fresh state for `cfg` using `log`.

@@ -17,7 +17,10 @@ use crate::MockConfig;
 
 /// A router and its state, with an exchange log of `capacity` entries.
 pub(crate) fn app_with_log(cfg: MockConfig, capacity: usize) -> (Router, AppState) {
-    let st = Arc::new(Shared::with_log(cfg, ExchangeLog::new(capacity, usize::MAX)));
+    let st = Arc::new(Shared::with_log(
+        cfg,
+        ExchangeLog::new(capacity, usize::MAX),
+    ));
     (crate::router::build(Arc::clone(&st)), st)
 }
 
@@ -105,7 +108,10 @@ impl Event {
 
 /// Parses an event stream strictly: every event ends with a blank line and has one data line.
 pub(crate) fn events(text: &str) -> Vec<Event> {
-    assert!(text.ends_with("\n\n"), "stream must end with a blank line: {text:?}");
+    assert!(
+        text.ends_with("\n\n"),
+        "stream must end with a blank line: {text:?}"
+    );
     text.trim_end_matches('\n')
         .split("\n\n")
         .map(|block| {

@@ -4,13 +4,69 @@ use crate::ids::{splitmix64, Fnv};
 
 /// Vocabulary of generated text; each entry carries its leading space.
 const WORDS: [&str; 64] = [
-    " the", " quick", " brown", " fox", " jumps", " over", " a", " lazy", " dog", " while",
-    " gateway", " records", " every", " request", " as", " trace", " and", " stream", " of",
-    " tokens", " flows", " through", " proxy", " to", " model", " which", " answers", " with",
-    " text", " that", " is", " fast", " small", " large", " bright", " quiet", " river",
-    " mountain", " cloud", " signal", " latency", " cache", " prompt", " reply", " store",
-    " index", " query", " result", " value", " number", " simple", " clear", " steady", " north",
-    " south", " east", " west", " morning", " evening", " garden", " window", " paper", " story",
+    " the",
+    " quick",
+    " brown",
+    " fox",
+    " jumps",
+    " over",
+    " a",
+    " lazy",
+    " dog",
+    " while",
+    " gateway",
+    " records",
+    " every",
+    " request",
+    " as",
+    " trace",
+    " and",
+    " stream",
+    " of",
+    " tokens",
+    " flows",
+    " through",
+    " proxy",
+    " to",
+    " model",
+    " which",
+    " answers",
+    " with",
+    " text",
+    " that",
+    " is",
+    " fast",
+    " small",
+    " large",
+    " bright",
+    " quiet",
+    " river",
+    " mountain",
+    " cloud",
+    " signal",
+    " latency",
+    " cache",
+    " prompt",
+    " reply",
+    " store",
+    " index",
+    " query",
+    " result",
+    " value",
+    " number",
+    " simple",
+    " clear",
+    " steady",
+    " north",
+    " south",
+    " east",
+    " west",
+    " morning",
+    " evening",
+    " garden",
+    " window",
+    " paper",
+    " story",
     " ocean",
 ];
 
@@ -64,6 +120,11 @@ pub(crate) fn full_text(seed: u64, n: u32) -> String {
     let mut out = String::with_capacity(n as usize * 7);
     deltas(seed, n).for_each(|d| out.push_str(d));
     out
+}
+
+/// The JSON text of an optional raw value (empty when absent).
+pub(crate) fn raw_bytes(raw: Option<&serde_json::value::RawValue>) -> &[u8] {
+    raw.map_or(&[], |r| r.get().as_bytes())
 }
 
 /// Token estimate of `bytes` bytes of prompt JSON: a quarter of the bytes, at least 1.

@@ -144,7 +144,8 @@ async fn run(
         kind: "content_block_stop",
         index: 0,
     };
-    sink.send(sse::named_event("content_block_stop", &stop)).await?;
+    sink.send(sse::named_event("content_block_stop", &stop))
+        .await?;
     let delta = MessageDelta {
         kind: "message_delta",
         delta: StopDelta {

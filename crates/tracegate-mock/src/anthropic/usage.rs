@@ -68,9 +68,7 @@ impl Walker {
         let text = block.to_string();
         self.hash.write_piece(text.as_bytes());
         self.bytes += text.len();
-        let marked = block
-            .get("cache_control")
-            .is_some_and(|c| !c.is_null());
+        let marked = block.get("cache_control").is_some_and(|c| !c.is_null());
         if marked {
             self.points.push(Breakpoint {
                 hash: self.hash.finish(),
@@ -90,7 +88,8 @@ impl Walker {
 
 /// Hash and byte offset of every `cache_control` breakpoint of `req`.
 fn breakpoints(req: &MessagesRequest<'_>) -> Vec<Breakpoint> {
-    let parse = |raw: Option<&RawValue>| raw.and_then(|r| serde_json::from_str::<Value>(r.get()).ok());
+    let parse =
+        |raw: Option<&RawValue>| raw.and_then(|r| serde_json::from_str::<Value>(r.get()).ok());
     let mut walker = Walker {
         hash: Fnv::new(),
         bytes: 0,
@@ -135,7 +134,10 @@ mod tests {
         } else {
             ""
         };
-        let sys = format!(r#"[{{"type":"text","text":"{}"{cc}}}]"#, "policy ".repeat(60));
+        let sys = format!(
+            r#"[{{"type":"text","text":"{}"{cc}}}]"#,
+            "policy ".repeat(60)
+        );
         let msgs: Vec<String> = turns
             .iter()
             .map(|t| {
@@ -153,7 +155,8 @@ mod tests {
     #[test]
     fn no_cache_control_means_plain_input() {
         let cache = PrefixCache::new(64);
-        let b = r#"{"model":"m","messages":[{"role":"user","content":"hello there, how are you"}]}"#;
+        let b =
+            r#"{"model":"m","messages":[{"role":"user","content":"hello there, how are you"}]}"#;
         let first = usage(b, &cache);
         let second = usage(b, &cache);
         assert_eq!(first, second);
@@ -171,7 +174,10 @@ mod tests {
         assert_eq!(first.cache_read_input_tokens, 0);
         let second = usage(&b, &cache);
         assert_eq!(second.cache_creation_input_tokens, 0);
-        assert_eq!(second.cache_read_input_tokens, first.cache_creation_input_tokens);
+        assert_eq!(
+            second.cache_read_input_tokens,
+            first.cache_creation_input_tokens
+        );
         assert_eq!(second.input_tokens, first.input_tokens);
     }
 
@@ -180,7 +186,10 @@ mod tests {
         let cache = PrefixCache::new(64);
         let first = usage(&body(true, &["question one"]), &cache);
         let next = usage(&body(true, &["question one", "question two"]), &cache);
-        assert_eq!(next.cache_read_input_tokens, first.cache_creation_input_tokens);
+        assert_eq!(
+            next.cache_read_input_tokens,
+            first.cache_creation_input_tokens
+        );
         assert!(next.cache_creation_input_tokens > 0);
         let other_model = body(true, &["question one"]).replace("claude-x", "claude-y");
         let fresh = usage(&other_model, &cache);

@@ -134,7 +134,8 @@ async fn run(
     let finish = writer.choice_chunk(Delta::default(), Some(writer.answer.finish_reason));
     sink.send(finish).await?;
     if writer.include_usage {
-        sink.send(writer.chunk(&[], Some(&writer.answer.usage))).await?;
+        sink.send(writer.chunk(&[], Some(&writer.answer.usage)))
+            .await?;
     }
     sink.send(Bytes::from_static(DONE)).await
 }

@@ -29,7 +29,16 @@ async fn non_stream_completion_matches_the_api() {
     let v = r.json();
     assert_eq!(
         keys(&v),
-        ["id", "object", "created", "model", "choices", "usage", "service_tier", "system_fingerprint"]
+        [
+            "id",
+            "object",
+            "created",
+            "model",
+            "choices",
+            "usage",
+            "service_tier",
+            "system_fingerprint"
+        ]
     );
     assert!(v["id"].as_str().unwrap().starts_with("chatcmpl-"));
     assert_eq!(v["object"], "chat.completion");
@@ -50,14 +59,28 @@ async fn non_stream_completion_matches_the_api() {
     assert_eq!(usage["prompt_tokens"], prompt);
     assert_eq!(usage["completion_tokens"], 16);
     assert_eq!(usage["total_tokens"], prompt + 16);
-    assert_eq!(usage["prompt_tokens_details"], serde_json::json!({"cached_tokens":0,"audio_tokens":0}));
+    assert_eq!(
+        usage["prompt_tokens_details"],
+        serde_json::json!({"cached_tokens":0,"audio_tokens":0})
+    );
     assert_eq!(usage["completion_tokens_details"]["reasoning_tokens"], 0);
 }
 
 #[tokio::test]
 async fn stream_without_include_usage_has_no_usage() {
-    for extra in [r#""stream":true"#, r#""stream":true,"stream_options":{"include_usage":false}"#] {
-        let r = send(&app(), post("/v1/chat/completions", &with_fields(OPENAI_BODY, extra), HEADERS)).await;
+    for extra in [
+        r#""stream":true"#,
+        r#""stream":true,"stream_options":{"include_usage":false}"#,
+    ] {
+        let r = send(
+            &app(),
+            post(
+                "/v1/chat/completions",
+                &with_fields(OPENAI_BODY, extra),
+                HEADERS,
+            ),
+        )
+        .await;
         assert_eq!(r.status, 200);
         assert_eq!(r.header("content-type"), "text/event-stream; charset=utf-8");
         let text = r.text();
@@ -71,7 +94,15 @@ async fn stream_without_include_usage_has_no_usage() {
         for c in &chunks {
             assert_eq!(
                 keys(c),
-                ["id", "object", "created", "model", "service_tier", "system_fingerprint", "choices"]
+                [
+                    "id",
+                    "object",
+                    "created",
+                    "model",
+                    "service_tier",
+                    "system_fingerprint",
+                    "choices"
+                ]
             );
             assert_eq!(c["object"], "chat.completion.chunk");
             assert_eq!(c["id"], id);
@@ -95,13 +126,19 @@ async fn stream_without_include_usage_has_no_usage() {
         assert_eq!(last["finish_reason"], "stop");
 
         let plain = send(&app(), post("/v1/chat/completions", OPENAI_BODY, HEADERS)).await;
-        assert_eq!(plain.json()["choices"][0]["message"]["content"], content.as_str());
+        assert_eq!(
+            plain.json()["choices"][0]["message"]["content"],
+            content.as_str()
+        );
     }
 }
 
 #[tokio::test]
 async fn include_usage_adds_null_usage_and_a_final_usage_chunk() {
-    let body = with_fields(OPENAI_BODY, r#""stream":true,"stream_options":{"include_usage":true}"#);
+    let body = with_fields(
+        OPENAI_BODY,
+        r#""stream":true,"stream_options":{"include_usage":true}"#,
+    );
     let headers = [HEADERS, &[("x-mock-output-tokens", "4")]].concat();
     let r = send(&app(), post("/v1/chat/completions", &body, &headers)).await;
     let evs = events(&r.text());
@@ -167,8 +204,15 @@ async fn bad_requests_get_openai_errors() {
     assert_eq!(v["error"]["type"], "invalid_request_error");
     assert_eq!(v["error"]["param"], Value::Null);
     assert_eq!(v["error"]["code"], Value::Null);
-    assert!(v["error"]["message"].as_str().unwrap().contains("could not parse the JSON body"));
-    let r = send(&app, post("/v1/chat/completions", r#"{"model":"gpt-4o"}"#, HEADERS)).await;
+    assert!(v["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("could not parse the JSON body"));
+    let r = send(
+        &app,
+        post("/v1/chat/completions", r#"{"model":"gpt-4o"}"#, HEADERS),
+    )
+    .await;
     assert_eq!(r.status, 400);
     assert_eq!(r.json()["error"]["param"], "messages");
     assert_eq!(r.json()["error"]["code"], "missing_required_parameter");
@@ -178,7 +222,9 @@ async fn bad_requests_get_openai_errors() {
 async fn max_tokens_truncates_with_length() {
     for field in [r#""max_tokens":2"#, r#""max_completion_tokens":2"#] {
         let body = with_fields(OPENAI_BODY, field);
-        let v = send(&app(), post("/v1/chat/completions", &body, HEADERS)).await.json();
+        let v = send(&app(), post("/v1/chat/completions", &body, HEADERS))
+            .await
+            .json();
         assert_eq!(v["choices"][0]["finish_reason"], "length");
         assert_eq!(v["usage"]["completion_tokens"], 2);
     }
@@ -188,11 +234,19 @@ async fn max_tokens_truncates_with_length() {
 async fn long_repeated_prompts_report_cached_tokens() {
     let app = app();
     let long = "lorem ipsum ".repeat(600);
-    let body = format!(r#"{{"model":"gpt-4o","messages":[{{"role":"system","content":"{long}"}},{{"role":"user","content":"hi"}}]}}"#);
-    let first = send(&app, post("/v1/chat/completions", &body, HEADERS)).await.json();
-    let second = send(&app, post("/v1/chat/completions", &body, HEADERS)).await.json();
+    let body = format!(
+        r#"{{"model":"gpt-4o","messages":[{{"role":"system","content":"{long}"}},{{"role":"user","content":"hi"}}]}}"#
+    );
+    let first = send(&app, post("/v1/chat/completions", &body, HEADERS))
+        .await
+        .json();
+    let second = send(&app, post("/v1/chat/completions", &body, HEADERS))
+        .await
+        .json();
     assert_eq!(first["usage"]["prompt_tokens_details"]["cached_tokens"], 0);
-    let cached = second["usage"]["prompt_tokens_details"]["cached_tokens"].as_u64().unwrap();
+    let cached = second["usage"]["prompt_tokens_details"]["cached_tokens"]
+        .as_u64()
+        .unwrap();
     assert!(cached >= 1024 && cached % 128 == 0, "{cached}");
     assert!(cached <= second["usage"]["prompt_tokens"].as_u64().unwrap());
 }

@@ -98,7 +98,12 @@ mod tests {
 
     fn body(turns: usize, words: usize) -> String {
         let msgs: Vec<String> = (0..turns)
-            .map(|i| format!(r#"{{"role":"user","content":"turn {i} {}"}}"#, "word ".repeat(words)))
+            .map(|i| {
+                format!(
+                    r#"{{"role":"user","content":"turn {i} {}"}}"#,
+                    "word ".repeat(words)
+                )
+            })
             .collect();
         format!(r#"{{"model":"gpt-x","messages":[{}]}}"#, msgs.join(","))
     }
@@ -124,7 +129,10 @@ mod tests {
         let (first, prompt) = cached(&b, &cache);
         assert_eq!(first, 0);
         let (second, _) = cached(&b, &cache);
-        assert!(second >= MIN_CACHED_PROMPT && second <= prompt, "{second} {prompt}");
+        assert!(
+            second >= MIN_CACHED_PROMPT && second <= prompt,
+            "{second} {prompt}"
+        );
         assert_eq!(second % CACHE_STEP, 0);
         let (longer, longer_prompt) = cached(&body(3, 1200), &cache);
         assert_eq!(longer, second);

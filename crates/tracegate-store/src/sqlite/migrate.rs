@@ -13,11 +13,18 @@ struct Migration {
 }
 
 /// Every migration, in version order.
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "traces_and_bodies",
-    sql: include_str!("../../migrations/sqlite/0001_traces_and_bodies.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "traces_and_bodies",
+        sql: include_str!("../../migrations/sqlite/0001_traces_and_bodies.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "analytics",
+        sql: include_str!("../../migrations/sqlite/0002_analytics.sql"),
+    },
+];
 
 /// Applies the migrations not yet recorded. Idempotent; safe when another
 /// process migrates at the same time (each step re-checks under the write lock).

@@ -1,0 +1,206 @@
+"""Upstream failures: error statuses pass through unchanged, failures inside a stream and
+clients that leave are recorded with the right outcome, dead or slow upstreams get the
+gateway's own 502/504 in the provider's format."""
+
+from __future__ import annotations
+
+import time
+
+import anthropic
+import httpx
+import openai
+import pytest
+
+from harness import Gateway, Mock, StartGateway, free_port, gateway_config
+from oracle import sse_events, sse_fields, strip_injected_usage
+from payloads import (
+    ANTHROPIC_HEADERS,
+    OPENAI_HEADERS,
+    anthropic_request,
+    assert_anthropic_error,
+    assert_openai_error,
+    openai_request,
+)
+
+
+# --- error statuses from the upstream --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "error", "stream"),
+    [
+        (429, anthropic.RateLimitError, False),
+        (500, anthropic.InternalServerError, False),
+        (529, anthropic.OverloadedError, False),
+        (429, anthropic.RateLimitError, True),
+    ],
+)
+def test_anthropic_error_status_passes_through(
+    anthropic_client: anthropic.Anthropic,
+    gateway: Gateway,
+    mock: Mock,
+    status: int,
+    error: type[Exception],
+    stream: bool,
+) -> None:
+    with pytest.raises(error) as caught:
+        result = anthropic_client.messages.create(
+            **anthropic_request(stream), extra_headers={"x-mock-status": str(status)}
+        )
+        if stream:
+            list(result)
+    resp = caught.value.response
+    assert resp.status_code == status
+    assert resp.content == mock.response_bytes(resp.headers["x-mock-response-id"])
+    if status == 429:
+        assert resp.headers.get("retry-after") is not None
+    trace = gateway.trace(resp.headers["x-request-id"])
+    assert (trace["status"], trace["outcome"], trace["stream"]) == (status, "upstream_error", stream)
+    assert trace["error"]
+    assert trace["response_body"] == resp.json()
+    assert trace["cost_usd"] is None
+
+
+@pytest.mark.parametrize(
+    ("status", "error"), [(429, openai.RateLimitError), (500, openai.InternalServerError)]
+)
+def test_openai_error_status_passes_through(
+    openai_client: openai.OpenAI, gateway: Gateway, mock: Mock, status: int, error: type[Exception]
+) -> None:
+    with pytest.raises(error) as caught:
+        openai_client.chat.completions.create(
+            **openai_request(), extra_headers={"x-mock-status": str(status)}
+        )
+    resp = caught.value.response
+    assert resp.status_code == status
+    assert resp.content == mock.response_bytes(resp.headers["x-mock-response-id"])
+    trace = gateway.trace(resp.headers["x-request-id"])
+    assert (trace["status"], trace["outcome"], trace["provider"]) == (status, "upstream_error", "openai")
+    assert trace["error"]
+    assert trace["response_body"] == resp.json()
+
+
+# --- failures inside a stream ----------------------------------------------------------
+
+
+def test_anthropic_error_event_mid_stream(gateway: Gateway, mock: Mock) -> None:
+    headers = {**ANTHROPIC_HEADERS, "x-mock-error-after": "3"}
+    with httpx.stream(
+        "POST", gateway.url + "/v1/messages", json=anthropic_request(True), headers=headers, timeout=30
+    ) as r:
+        received = r.read()
+    assert r.status_code == 200
+    assert received == mock.response_bytes(r.headers["x-mock-response-id"])
+    names = [sse_fields(ev)[0] for ev in sse_events(received)]
+    assert "error" in names and names.count("content_block_delta") == 3, names
+    trace = gateway.trace(r.headers["x-request-id"])
+    assert (trace["status"], trace["outcome"], trace["stream"]) == (200, "upstream_error", True)
+    assert trace["error"]
+
+
+def test_anthropic_sdk_raises_on_error_event(anthropic_client: anthropic.Anthropic, gateway: Gateway) -> None:
+    stream = anthropic_client.messages.create(**anthropic_request(True), extra_headers={"x-mock-error-after": "2"})
+    with pytest.raises(anthropic.APIError):
+        list(stream)
+    trace = gateway.trace(stream.response.headers["x-request-id"])
+    assert trace["outcome"] == "upstream_error"
+
+
+@pytest.mark.parametrize("include_usage", [True, False])
+def test_openai_error_mid_stream(gateway: Gateway, mock: Mock, include_usage: bool) -> None:
+    headers = {**OPENAI_HEADERS, "x-mock-error-after": "3"}
+    body = openai_request(True, include_usage)
+    with httpx.stream("POST", gateway.url + "/v1/chat/completions", json=body, headers=headers, timeout=30) as r:
+        received = r.read()
+    assert r.status_code == 200
+    upstream = mock.response_bytes(r.headers["x-mock-response-id"])
+    assert b'"error"' in upstream
+    assert received == (upstream if include_usage else strip_injected_usage(upstream))
+    trace = gateway.trace(r.headers["x-request-id"])
+    assert (trace["status"], trace["outcome"], trace["stream"]) == (200, "upstream_error", True)
+    assert trace["error"]
+
+
+# --- clients that leave ----------------------------------------------------------------
+
+SLOW = {"x-mock-inter-token-ms": "100", "x-mock-output-tokens": "100"}  # ~10 s if read to the end
+
+
+def test_anthropic_client_disconnect_is_cancelled(anthropic_client: anthropic.Anthropic, gateway: Gateway) -> None:
+    started = time.monotonic()
+    stream = anthropic_client.messages.create(**anthropic_request(True), extra_headers=SLOW)
+    deltas = 0
+    for event in stream:
+        deltas += event.type == "content_block_delta"
+        if deltas == 3:
+            break
+    stream.close()
+    trace = gateway.trace(stream.response.headers["x-request-id"])
+    assert (trace["status"], trace["outcome"], trace["stream"]) == (200, "cancelled", True)
+    assert trace["duration_ms"] < (time.monotonic() - started) * 1000 + 1000
+    assert trace["duration_ms"] < 8000
+
+
+def test_openai_client_disconnect_is_cancelled(gateway: Gateway) -> None:
+    client = httpx.Client(timeout=30)
+    with client.stream(
+        "POST", gateway.url + "/v1/chat/completions", json=openai_request(True), headers={**OPENAI_HEADERS, **SLOW}
+    ) as r:
+        trace_id = r.headers["x-request-id"]
+        got = b""
+        for chunk in r.iter_raw():
+            got += chunk
+            if got.count(b"data: ") >= 3:
+                break
+    client.close()
+    trace = gateway.trace(trace_id)
+    assert (trace["status"], trace["outcome"], trace["provider"]) == (200, "cancelled", "openai")
+    assert trace["duration_ms"] < 8000
+
+
+# --- dead and slow upstreams -----------------------------------------------------------
+
+
+def test_unreachable_upstream_is_502(start_gateway: StartGateway) -> None:
+    gw = start_gateway(config=gateway_config(f"http://127.0.0.1:{free_port()}"))
+    r = gw.post("/v1/messages", json=anthropic_request(), headers=ANTHROPIC_HEADERS)
+    assert r.status_code == 502
+    assert_anthropic_error(r.json(), "api_error")
+    trace = gw.trace(r.headers["x-request-id"])
+    assert (trace["status"], trace["outcome"], trace["upstream"]) == (502, "gateway_error", "anthropic")
+
+    r = gw.post("/v1/chat/completions", json=openai_request(), headers=OPENAI_HEADERS)
+    assert r.status_code == 502
+    assert_openai_error(r.json())
+    trace = gw.trace(r.headers["x-request-id"])
+    assert (trace["status"], trace["outcome"], trace["upstream"]) == (502, "gateway_error", "openai")
+
+
+def test_slow_upstream_is_504(start_gateway: StartGateway) -> None:
+    gw = start_gateway(timeout_secs=1)
+    slow = {"x-mock-latency-ms": "3000"}
+    r = gw.post("/v1/messages", json=anthropic_request(), headers={**ANTHROPIC_HEADERS, **slow})
+    assert r.status_code == 504
+    assert_anthropic_error(r.json(), "timeout_error")
+    trace = gw.trace(r.headers["x-request-id"])
+    assert (trace["status"], trace["outcome"]) == (504, "timeout")
+    assert 900 <= trace["duration_ms"] < 2900
+
+    r = gw.post("/v1/chat/completions", json=openai_request(), headers={**OPENAI_HEADERS, **slow})
+    assert r.status_code == 504
+    assert_openai_error(r.json())
+    trace = gw.trace(r.headers["x-request-id"])
+    assert (trace["status"], trace["outcome"], trace["provider"]) == (504, "timeout", "openai")
+
+
+def test_stream_longer_than_the_timeout_is_cut(start_gateway: StartGateway) -> None:
+    gw = start_gateway(timeout_secs=1)
+    headers = {**ANTHROPIC_HEADERS, "x-mock-inter-token-ms": "200", "x-mock-output-tokens": "20"}
+    with httpx.stream("POST", gw.url + "/v1/messages", json=anthropic_request(True), headers=headers, timeout=30) as r:
+        assert r.status_code == 200
+        trace_id = r.headers["x-request-id"]
+        with pytest.raises(httpx.HTTPError):
+            r.read()
+    trace = gw.trace(trace_id)
+    assert (trace["status"], trace["outcome"], trace["stream"]) == (200, "timeout", True)
+    assert 900 <= trace["duration_ms"] < 3500
