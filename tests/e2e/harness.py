@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
-import signal
+from signal import SIGTERM
 import socket
 import subprocess
 import time
@@ -86,7 +86,7 @@ class Process:
             time.sleep(0.05)
         raise RuntimeError(f"{self.name} not ready at {url} (last: {last}):\n{self.log_text()}")
 
-    def signal(self, sig: int = signal.SIGTERM) -> None:
+    def signal(self, sig: int = SIGTERM) -> None:
         if self.running():
             self.proc.send_signal(sig)
 
@@ -101,7 +101,7 @@ class Process:
         finally:
             self._log.close()
 
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = STOP_TIMEOUT_S) -> int:
+    def stop(self, sig: int = SIGTERM, timeout: float = STOP_TIMEOUT_S) -> int:
         """Sends `sig` once and waits for the exit code."""
         self.signal(sig)
         return self.wait(timeout)

@@ -1,6 +1,8 @@
 //! The gateway's own HTTP API: health, readiness and the trace read API.
 
+mod analytics;
 pub mod auth;
+mod search;
 mod traces;
 
 use std::sync::Arc;
@@ -10,7 +12,7 @@ use axum::middleware;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
-use tracegate_store::TraceStore;
+use tracegate_store::Store;
 
 use crate::error::ApiError;
 use crate::inflight::Inflight;
@@ -19,10 +21,11 @@ use crate::recorder::RecorderStats;
 /// What the API handlers need.
 #[derive(Clone)]
 pub struct ApiState {
-    pub store: Arc<dyn TraceStore>,
+    pub store: Arc<dyn Store>,
     pub inflight: Inflight,
     pub recorder: Arc<RecorderStats>,
     pub stuck_after_ms: f64,
+    pub cache: crate::cache::ResponseCache,
 }
 
 /// `/health`, `/ready` and the `/api/v1` routes (behind the admin token check).
@@ -32,6 +35,8 @@ pub fn router(state: ApiState, auth: auth::AdminAuth) -> Router {
         .route("/traces/{id}", get(traces::get_one))
         .route("/stats/inflight", get(traces::inflight))
         .route("/recorder", get(recorder))
+        .merge(search::routes())
+        .merge(analytics::routes())
         .route_layer(middleware::from_fn_with_state(auth, auth::require_admin));
     Router::new()
         .route("/health", get(health))

@@ -11,7 +11,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracegate_core::pricing::PriceTable;
-use tracegate_store::{SqliteStore, TraceStore};
+use tracegate_store::{SqliteStore, Store};
 
 use crate::api::{self, auth::AdminAuth, ApiState};
 use crate::config::Config;
@@ -45,7 +45,7 @@ pub struct Gateway {
 
 impl Gateway {
     /// Wires the proxy, the recorder and the API over `store`.
-    pub fn build(config: &Config, store: Arc<dyn TraceStore>) -> Result<Gateway, ServeError> {
+    pub fn build(config: &Config, store: Arc<dyn Store>) -> Result<Gateway, ServeError> {
         let upstreams = Upstreams::build(&config.effective_upstreams())?;
         let tracker = TaskTracker::new();
         let writer_stop = CancellationToken::new();
@@ -73,6 +73,7 @@ impl Gateway {
             inflight: inflight.clone(),
             recorder: recorder.stats().clone(),
             stuck_after_ms: config.stuck_after_secs as f64 * 1000.0,
+            cache: crate::cache::ResponseCache::default(),
         };
         let proxy_routes = Router::new()
             .route("/v1/{*rest}", any(proxy::handle))
@@ -103,7 +104,7 @@ async fn not_found(uri: http::Uri) -> crate::error::ApiError {
 }
 
 /// Opens the configured store and applies migrations.
-pub async fn open_store(config: &Config) -> Result<Arc<dyn TraceStore>, ServeError> {
+pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, ServeError> {
     let path = config.db.clone();
     let store = tokio::task::spawn_blocking(move || SqliteStore::open(&path))
         .await

@@ -2,9 +2,11 @@
 //! SQLite backend, which keeps request and response bodies content-addressed
 //! so that resent conversations cost little more than their final transcript.
 
+pub mod analytics;
 mod body;
 pub mod error;
 pub mod model;
+pub mod search;
 pub mod sqlite;
 pub mod store;
 
@@ -15,3 +17,11 @@ pub use error::StoreError;
 pub use model::{StorageStats, TraceDetail, TraceSummary};
 pub use sqlite::SqliteStore;
 pub use store::TraceStore;
+
+pub use analytics::AnalyticsStore;
+pub use search::SearchStore;
+
+/// Everything the gateway needs from a store.
+pub trait Store: TraceStore + SearchStore + AnalyticsStore {}
+
+impl<T: TraceStore + SearchStore + AnalyticsStore> Store for T {}

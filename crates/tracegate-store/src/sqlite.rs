@@ -6,9 +6,11 @@
 //! includes splitting, hashing and compressing bodies (see the `body` module
 //! for how bodies are kept). All SQL of this backend lives under `sqlite/`.
 
+mod analytics;
 mod error;
 mod migrate;
 mod read;
+mod search;
 mod write;
 
 use std::path::{Path, PathBuf};

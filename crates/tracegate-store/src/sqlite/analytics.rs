@@ -1,0 +1,7 @@
+//! Analytics reads on SQLite.
+
+use super::SqliteStore;
+use crate::analytics::AnalyticsStore;
+
+#[async_trait::async_trait]
+impl AnalyticsStore for SqliteStore {}
