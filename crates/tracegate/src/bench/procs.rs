@@ -14,7 +14,6 @@ use crate::client::HttpClient;
 /// A child that is killed when dropped.
 pub struct Proc {
     pub child: Child,
-    pub addr: SocketAddr,
 }
 
 impl Proc {
@@ -27,7 +26,7 @@ impl Proc {
             cmd.env(k, v);
         }
         let child = cmd.spawn().with_context(|| format!("cannot start tracegate {}", args.join(" ")))?;
-        let proc = Proc { child, addr };
+        let proc = Proc { child };
         let url = format!("http://{addr}{ready_path}");
         for _ in 0..200 {
             if let Ok((status, _, _)) = crate::client::send(client, http::Method::GET, &url, &[("anthropic-version", "2023-06-01")], bytes::Bytes::new()).await {

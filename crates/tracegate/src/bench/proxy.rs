@@ -42,11 +42,12 @@ struct Phase {
     throughput: f64,
     errors: u64,
     n: usize,
+    sent: u64,
 }
 
 fn phase(r: &LoadResult) -> Phase {
     let s = Samples::new(r.latencies_ms.clone());
-    Phase { p50: s.pct(50.0), p99: s.pct(99.0), throughput: r.throughput(), errors: r.errors, n: s.len() }
+    Phase { p50: s.pct(50.0), p99: s.pct(99.0), throughput: r.throughput(), errors: r.errors, n: s.len(), sent: r.sent }
 }
 
 pub async fn run(args: ProxyBenchArgs) -> anyhow::Result<()> {
@@ -89,14 +90,14 @@ pub async fn run(args: ProxyBenchArgs) -> anyhow::Result<()> {
     open_loop(&client, direct.clone(), args.rate, Duration::from_secs(1), drain).await;
     open_loop(&client, via.clone(), args.rate, Duration::from_secs(1), drain).await;
 
-    println!("{:<6} {:<8} {:>9} {:>9} {:>11} {:>7} {:>8}", "round", "path", "p50 ms", "p99 ms", "req/s", "errors", "n");
+    println!("{:<6} {:<8} {:>9} {:>9} {:>11} {:>7} {:>8} {:>8}", "round", "path", "p50 ms", "p99 ms", "req/s", "errors", "ok", "sent");
     let (mut add50, mut add99, mut thr, mut dthr) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut errors = 0;
     for round in 1..=args.rounds {
         let d = phase(&open_loop(&client, direct.clone(), args.rate, phase_len, drain).await);
         let g = phase(&open_loop(&client, via.clone(), args.rate, phase_len, drain).await);
         for (name, p) in [("direct", &d), ("gateway", &g)] {
-            println!("{round:<6} {name:<8} {:>9.3} {:>9.3} {:>11.1} {:>7} {:>8}", p.p50, p.p99, p.throughput, p.errors, p.n);
+            println!("{round:<6} {name:<8} {:>9.3} {:>9.3} {:>11.1} {:>7} {:>8} {:>8}", p.p50, p.p99, p.throughput, p.errors, p.n, p.sent);
         }
         add50.push(g.p50 - d.p50);
         add99.push(g.p99 - d.p99);
