@@ -73,7 +73,7 @@ impl Gateway {
             inflight: inflight.clone(),
             recorder: recorder.stats().clone(),
             stuck_after_ms: config.stuck_after_secs as f64 * 1000.0,
-            cache: crate::cache::ResponseCache::default(),
+            cache: crate::cache::ResponseCache::new(config.api_cache_entries),
         };
         let proxy_routes = Router::new()
             .route("/v1/{*rest}", any(proxy::handle))

@@ -41,14 +41,15 @@ pub struct CacheStats {
 /// The cache. Cheap to clone.
 #[derive(Clone)]
 pub struct ResponseCache {
-    inner: Cache<String, Entry>,
+    /// `None` when caching is off: every answer is computed.
+    inner: Option<Cache<String, Entry>>,
     hits: Arc<AtomicU64>,
     misses: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for ResponseCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ResponseCache").field("entries", &self.inner.entry_count()).finish()
+        f.debug_struct("ResponseCache").field("entries", &self.stats().entries).finish()
     }
 }
 
@@ -59,9 +60,10 @@ impl Default for ResponseCache {
 }
 
 impl ResponseCache {
+    /// A cache of at most `max_entries` answers; 0 turns caching off.
     pub fn new(max_entries: u64) -> Self {
         ResponseCache {
-            inner: Cache::builder().max_capacity(max_entries).expire_after(PerEntryTtl).build(),
+            inner: (max_entries > 0).then(|| Cache::builder().max_capacity(max_entries).expire_after(PerEntryTtl).build()),
             hits: Arc::default(),
             misses: Arc::default(),
         }
@@ -77,7 +79,11 @@ impl ResponseCache {
     }
 
     pub async fn get(&self, key: &str) -> Option<Arc<serde_json::Value>> {
-        match self.inner.get(key).await {
+        let found = match &self.inner {
+            Some(c) => c.get(key).await,
+            None => None,
+        };
+        match found {
             Some(e) => {
                 self.hits.fetch_add(1, Ordering::Relaxed);
                 Some(e.value)
@@ -90,7 +96,9 @@ impl ResponseCache {
     }
 
     pub async fn put(&self, key: String, value: Arc<serde_json::Value>, ttl: Duration) {
-        self.inner.insert(key, Entry { value, ttl }).await;
+        if let Some(c) = &self.inner {
+            c.insert(key, Entry { value, ttl }).await;
+        }
     }
 
     /// Returns the cached answer for `key`, or computes, caches and returns it.
@@ -112,7 +120,7 @@ impl ResponseCache {
         CacheStats {
             hits: self.hits.load(Ordering::Relaxed),
             misses: self.misses.load(Ordering::Relaxed),
-            entries: self.inner.entry_count(),
+            entries: self.inner.as_ref().map_or(0, Cache::entry_count),
         }
     }
 }
@@ -145,6 +153,14 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(120)).await;
         assert!(c.get("short").await.is_none());
         assert!(c.get("long").await.is_some());
+    }
+
+    #[tokio::test]
+    async fn a_zero_sized_cache_computes_every_time() {
+        let c = ResponseCache::new(0);
+        c.put("k".into(), Arc::new(serde_json::json!(1)), PAST_TTL).await;
+        assert!(c.get("k").await.is_none());
+        assert_eq!(c.stats().entries, 0);
     }
 
     #[test]

@@ -36,6 +36,8 @@ pub struct Config {
     pub admin_token: Option<Secret>,
     /// Requests in flight longer than this are flagged as stuck.
     pub stuck_after_secs: u64,
+    /// Analytics answers kept in the in-process cache; 0 turns the cache off.
+    pub api_cache_entries: u64,
     /// Where requests go. Empty means the two public providers.
     pub upstreams: Vec<UpstreamConfig>,
     /// Price overrides in USD per million tokens, by model name.
@@ -53,6 +55,7 @@ impl Default for Config {
             record_batch: 512,
             admin_token: None,
             stuck_after_secs: 300,
+            api_cache_entries: 10_000,
             upstreams: Vec::new(),
             prices: HashMap::new(),
         }
