@@ -17,8 +17,7 @@ from harness import Gateway, Mock, StartGateway, binary, gateway_config
 def pytest_sessionstart(session: pytest.Session) -> None:
     if not binary().is_file():
         pytest.exit(
-            f"tracegate binary not found at {binary()}: run `cargo build -p tracegate` "
-            "or set TRACEGATE_BIN",
+            f"tracegate binary not found at {binary()}: run `cargo build -p tracegate` or set TRACEGATE_BIN",
             returncode=2,
         )
 
@@ -52,7 +51,7 @@ def mock(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Mock]:
 
 @pytest.fixture
 def start_gateway(tmp_path: Path, mock: Mock, request: pytest.FixtureRequest) -> Iterator[StartGateway]:
-    """Starts a gateway: `start_gateway(timeout_secs=.., extra=.., env=.., db=.., config=..)`.
+    """Starts a gateway: `start_gateway(timeout_secs=.., extra=.., env=.., db=.., via_env=.., config=..)`.
     By default both upstreams point at `mock`. Every gateway started is stopped at teardown."""
     started: list[Gateway] = []
 
@@ -60,11 +59,12 @@ def start_gateway(tmp_path: Path, mock: Mock, request: pytest.FixtureRequest) ->
         config: str | None = None,
         env: dict[str, str] | None = None,
         db: Path | None = None,
+        via_env: bool = False,
         timeout_secs: int | None = None,
         extra: str = "",
     ) -> Gateway:
         text = config if config is not None else gateway_config(mock.url, timeout_secs, extra)
-        gw = Gateway(tmp_path, text, env=env, db=db)
+        gw = Gateway(tmp_path, text, env=env, db=db, via_env=via_env)
         started.append(gw)
         return gw
 
@@ -97,4 +97,3 @@ def openai_client(gateway: Gateway, api_key: str) -> Iterator[openai.OpenAI]:
     client = openai.OpenAI(base_url=gateway.url + "/v1", api_key=api_key, max_retries=0, timeout=30.0)
     yield client
     client.close()
-

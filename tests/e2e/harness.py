@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import os
 import secrets
-from signal import SIGTERM
 import socket
 import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
+from signal import SIGTERM
 from typing import Any
 
 import httpx
@@ -97,7 +97,7 @@ class Process:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait(5)
-            raise RuntimeError(f"{self.name} did not exit within {timeout}s:\n{self.log_text()}")
+            raise RuntimeError(f"{self.name} did not exit within {timeout}s:\n{self.log_text()}") from None
         finally:
             self._log.close()
 
@@ -154,35 +154,41 @@ def gateway_config(upstream_url: str, timeout_secs: int | None = None, extra: st
     timeout = f"timeout_secs = {timeout_secs}\n" if timeout_secs is not None else ""
     parts = [extra.strip() + "\n"] if extra.strip() else []
     for kind in ("anthropic", "openai"):
-        parts.append(
-            f'[[upstreams]]\nname = "{kind}"\nkind = "{kind}"\nbase_url = "{upstream_url}"\n{timeout}'
-        )
+        parts.append(f'[[upstreams]]\nname = "{kind}"\nkind = "{kind}"\nbase_url = "{upstream_url}"\n{timeout}')
     return "\n".join(parts)
 
 
 class Gateway(Process):
     """`tracegate serve` on a free port with its own db and config file."""
 
-    def __init__(self, workdir: Path, config: str, env: dict[str, str] | None = None, db: Path | None = None):
+    def __init__(
+        self,
+        workdir: Path,
+        config: str,
+        env: dict[str, str] | None = None,
+        db: Path | None = None,
+        via_env: bool = False,
+    ):
+        """`via_env` passes listen address, db and config file as `TRACEGATE_*` variables
+        instead of flags."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.db = db or workdir / "traces.db"
         self.config_path = workdir / f"tracegate-{self.port}.toml"
         self.config_path.write_text(config)
-        super().__init__(
-            "gateway",
-            [
-                "serve",
-                "--listen",
-                f"127.0.0.1:{self.port}",
-                "--db",
-                str(self.db),
-                "--config",
-                str(self.config_path),
-            ],
-            workdir / f"gateway-{self.port}.log",
-            child_env(env),
-        )
+        settings = {
+            "listen": f"127.0.0.1:{self.port}",
+            "db": str(self.db),
+            "config": str(self.config_path),
+        }
+        env = dict(env or {})
+        args = ["serve"]
+        for key, value in settings.items():
+            if via_env:
+                env[f"TRACEGATE_{key.upper()}"] = value
+            else:
+                args += [f"--{key}", value]
+        super().__init__("gateway", args, workdir / f"gateway-{self.port}.log", child_env(env))
         self.wait_http(f"{self.url}/health", lambda r: r.status_code == 200)
         self.wait_http(f"{self.url}/ready", lambda r: r.status_code == 200)
 
@@ -213,12 +219,12 @@ class Gateway(Process):
 
 
 StartGateway = Callable[..., Gateway]
-"""The `start_gateway` fixture: `start_gateway(config=, env=, db=, timeout_secs=, extra=)`."""
+"""The `start_gateway` fixture: `start_gateway(config=, env=, db=, via_env=, timeout_secs=, extra=)`."""
 
 
 def unique_prompt(label: str) -> str:
     """A prompt no other request used, so the mock's prompt cache cannot blur token counts."""
-    return f"{label} {secrets.token_hex(6)}: say something short."
+    return f"{label} {secrets.token_hex(6)}: say something short, naïve café ✓ 日本語."
 
 
 def assert_timing(trace: dict[str, Any], min_ttft_ms: float = 0.0) -> None:

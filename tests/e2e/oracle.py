@@ -154,11 +154,7 @@ def anthropic_stream_usage(raw: bytes) -> dict[str, Any]:
 
 
 def anthropic_stream_text(raw: bytes) -> str:
-    return "".join(
-        ev["delta"].get("text", "")
-        for _, ev in sse_json(raw)
-        if ev.get("type") == "content_block_delta"
-    )
+    return "".join(ev["delta"].get("text", "") for _, ev in sse_json(raw) if ev.get("type") == "content_block_delta")
 
 
 def without_nones(value: Any) -> Any:

@@ -44,6 +44,7 @@ def test_account_and_metadata_headers_land_in_the_trace(
     upstream = {k.lower(): v for k, v in mock.request(raw.headers["x-mock-response-id"])["headers"].items()}
     assert not [k for k in upstream if k.startswith("x-tracegate-")], upstream
     assert upstream["x-mock-output-tokens"] == "5"
+    assert "accept-encoding" not in upstream, "compression requested upstream"
     key = anthropic_client.api_key
     assert upstream.get("x-api-key") == key or upstream.get("authorization") == f"Bearer {key}", upstream
     assert "anthropic-version" in upstream
@@ -58,6 +59,14 @@ def test_openai_bearer_key_is_fingerprinted(
     assert trace["metadata"] is None
     upstream = mock.request(raw.headers["x-mock-response-id"])["headers"]
     assert {k.lower(): v for k, v in upstream.items()}["authorization"] == f"Bearer {api_key}"
+
+
+def test_anthropic_x_api_key_is_fingerprinted(gateway: Gateway) -> None:
+    r = gateway.post("/v1/messages", json=anthropic_request(), headers=ANTHROPIC_HEADERS)
+    assert r.status_code == 200
+    trace = gateway.trace(r.headers["x-request-id"])
+    assert trace["account"] == fingerprint(ANTHROPIC_HEADERS["x-api-key"])
+    assert trace["user_agent"].startswith("python-httpx/")
 
 
 @pytest.mark.parametrize("metadata", ["{oops", "[1, 2]", '"text"', "42"])

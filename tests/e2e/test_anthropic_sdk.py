@@ -182,6 +182,43 @@ def test_streaming_response_bytes_are_the_upstream_bytes(
     assert trace["response_body"]["usage"]["output_tokens"] == 30
 
 
+def test_long_stream(anthropic_client: anthropic.Anthropic, gateway: Gateway, mock: Mock) -> None:
+    with anthropic_client.messages.with_streaming_response.create(
+        model=ANTHROPIC_MODEL,
+        max_tokens=4096,
+        messages=[{"role": "user", "content": unique_prompt("long")}],
+        stream=True,
+        extra_headers={"x-mock-output-tokens": "3000"},
+    ) as resp:
+        received = resp.read()
+        headers = resp.headers
+    assert received == mock.response_bytes(headers["x-mock-response-id"])
+    trace = gateway.trace(headers["x-request-id"])
+    assert (trace["outcome"], trace["output_tokens"]) == ("ok", 3000)
+    assert trace["response_body"]["content"][0]["text"] == anthropic_stream_text(received)
+
+
+def test_stream_is_stored_as_the_non_streaming_answer(anthropic_client: anthropic.Anthropic, gateway: Gateway) -> None:
+    """The mock answers the same messages with the same text, streamed or not, so the stored
+    reassembly of the stream must match the non-streaming body (id and usage aside)."""
+    request = dict(
+        model=ANTHROPIC_MODEL,
+        max_tokens=256,
+        messages=[{"role": "user", "content": unique_prompt("same-answer")}],
+    )
+    plain = anthropic_client.messages.with_raw_response.create(**request)
+    with anthropic_client.messages.with_streaming_response.create(**request, stream=True) as resp:
+        resp.read()
+        trace_id = resp.headers["x-request-id"]
+    stored = gateway.trace(trace_id)["response_body"]
+    expected = json.loads(plain.read())
+    assert set(stored["usage"]) == set(expected["usage"])
+    for body in (stored, expected):
+        body.pop("id")
+        body.pop("usage")
+    assert stored == expected
+
+
 def test_count_tokens(anthropic_client: anthropic.Anthropic, gateway: Gateway, mock: Mock) -> None:
     raw = anthropic_client.messages.with_raw_response.count_tokens(
         model=ANTHROPIC_MODEL,
@@ -199,11 +236,13 @@ def test_count_tokens(anthropic_client: anthropic.Anthropic, gateway: Gateway, m
 
 
 def test_models_list(anthropic_client: anthropic.Anthropic, gateway: Gateway, mock: Mock) -> None:
-    raw = anthropic_client.models.with_raw_response.list()
+    raw = anthropic_client.models.with_raw_response.list(limit=2)
     body = raw.read()
     page = raw.parse()
     assert page.data and all(m.id for m in page.data)
-    assert body == mock.response_bytes(raw.headers["x-mock-response-id"])
+    mock_id = raw.headers["x-mock-response-id"]
+    assert body == mock.response_bytes(mock_id)
+    assert mock.request(mock_id)["path"] == "/v1/models?limit=2"
     assert [m.id for m in anthropic_client.models.list()]
     trace = gateway.trace(raw.headers["x-request-id"])
     assert (trace["method"], trace["endpoint"], trace["provider"]) == ("GET", "/v1/models", "anthropic")
@@ -212,9 +251,7 @@ def test_models_list(anthropic_client: anthropic.Anthropic, gateway: Gateway, mo
     assert trace["response_body"] == json.loads(body)
 
 
-def test_unknown_model_has_tokens_but_no_cost(
-    anthropic_client: anthropic.Anthropic, gateway: Gateway
-) -> None:
+def test_unknown_model_has_tokens_but_no_cost(anthropic_client: anthropic.Anthropic, gateway: Gateway) -> None:
     raw = anthropic_client.messages.with_raw_response.create(
         model="e2e-unpriced-model",
         max_tokens=64,

@@ -20,6 +20,7 @@ from oracle import (
     openai_usage,
     strip_injected_usage,
     token_fields,
+    without_nones,
 )
 
 TTFT_MS = 120
@@ -80,20 +81,23 @@ def test_create_returns_the_upstream_bytes_and_is_traced(
     assert trace["response_body"] == body
 
 
+@pytest.mark.parametrize("stream_options", [None, {"include_usage": False}])
 def test_stream_without_include_usage_hides_the_injected_usage(
-    openai_client: openai.OpenAI, gateway: Gateway, mock: Mock, api_key: str
+    openai_client: openai.OpenAI, gateway: Gateway, mock: Mock, api_key: str, stream_options: Any
 ) -> None:
+    extra = {} if stream_options is None else {"stream_options": stream_options}
     with openai_client.chat.completions.with_streaming_response.create(
         model=OPENAI_MODEL,
         messages=[{"role": "user", "content": unique_prompt("chat-stream")}],
         stream=True,
         extra_headers=SLOW_STREAM,
+        **extra,
     ) as resp:
         assert resp.status_code == 200
         received = b"".join(resp.iter_bytes())
         headers = resp.headers
         sent = json.loads(resp.http_request.content)
-    assert "stream_options" not in sent
+    assert sent.get("stream_options") == stream_options
 
     mock_id = headers["x-mock-response-id"]
     upstream_sent = mock.request(mock_id)["body"]
@@ -109,6 +113,22 @@ def test_stream_without_include_usage_hides_the_injected_usage(
     check_chat_trace(trace, sent=sent, usage=usage, stream=True, api_key=api_key, min_ttft_ms=TTFT_MS)
     assert trace["response_body"]["choices"][0]["message"]["content"] == openai_stream_text(received)
     assert trace["response_body"]["usage"]["completion_tokens"] == usage["completion_tokens"]
+
+
+def test_long_stream_without_include_usage(openai_client: openai.OpenAI, gateway: Gateway, mock: Mock) -> None:
+    with openai_client.chat.completions.with_streaming_response.create(
+        model=OPENAI_MODEL,
+        messages=[{"role": "user", "content": unique_prompt("long")}],
+        stream=True,
+        extra_headers={"x-mock-output-tokens": "3000"},
+    ) as resp:
+        received = resp.read()
+        headers = resp.headers
+    upstream = mock.response_bytes(headers["x-mock-response-id"])
+    assert received == strip_injected_usage(upstream)
+    trace = gateway.trace(headers["x-request-id"])
+    assert (trace["outcome"], trace["output_tokens"]) == ("ok", 3000)
+    assert trace["response_body"]["choices"][0]["message"]["content"] == openai_stream_text(received)
 
 
 def test_sdk_stream_without_include_usage_yields_no_usage(
@@ -156,6 +176,31 @@ def test_stream_with_include_usage_is_unchanged(
     chunks = list(openai_client.chat.completions.create(**request))
     assert chunks[-1].usage is not None and chunks[-1].choices == []
     assert chunks[-1].usage.completion_tokens > 0
+
+
+def test_stream_is_stored_as_the_non_streaming_answer(
+    openai_client: openai.OpenAI, gateway: Gateway, mock: Mock
+) -> None:
+    """The mock answers the same messages with the same text, streamed or not, so the stored
+    reassembly of the stream must match the non-streaming body (ids and usage aside)."""
+    messages = [{"role": "user", "content": unique_prompt("same-answer")}]
+    plain = openai_client.chat.completions.with_raw_response.create(model=OPENAI_MODEL, messages=messages)
+    with openai_client.chat.completions.with_streaming_response.create(
+        model=OPENAI_MODEL, messages=messages, stream=True
+    ) as resp:
+        resp.read()
+        trace_id = resp.headers["x-request-id"]
+    stored = gateway.trace(trace_id)["response_body"]
+    expected = json.loads(plain.content)
+    volatile = ("id", "created", "system_fingerprint", "usage")
+    assert set(stored["usage"]) == set(expected["usage"])
+    for body in (stored, expected):
+        for key in volatile:
+            body.pop(key)
+        for choice in body["choices"]:
+            if choice["message"].get("annotations") == []:
+                del choice["message"]["annotations"]  # not carried by a stream
+    assert without_nones(stored) == without_nones(expected)
 
 
 def test_models_list(openai_client: openai.OpenAI, gateway: Gateway, mock: Mock) -> None:

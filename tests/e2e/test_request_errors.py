@@ -9,13 +9,15 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from harness import Gateway, StartGateway, unique_prompt
+from harness import Gateway, Mock, StartGateway, gateway_config, unique_prompt
 from oracle import ANTHROPIC_MODEL, OPENAI_MODEL
 from payloads import (
     ANTHROPIC_HEADERS,
     OPENAI_HEADERS,
+    anthropic_request,
     assert_anthropic_error,
     assert_openai_error,
+    openai_request,
 )
 
 MIB = 1024 * 1024
@@ -102,6 +104,17 @@ def test_non_json_body_is_400(gateway: Gateway, path: str, body: bytes) -> None:
     trace = assert_client_error_trace(gateway, r, path, 400)
     expected = json.loads(body) if body.startswith(b"[1") else (body.decode() or None)
     assert trace["request_body"] == expected
+
+
+def test_provider_without_an_upstream_is_404(start_gateway: StartGateway, mock: Mock) -> None:
+    only_openai = gateway_config(mock.url).split("[[upstreams]]")[2]
+    gw = start_gateway(config="[[upstreams]]" + only_openai)
+    r = gw.post("/v1/messages", json=anthropic_request(), headers=ANTHROPIC_HEADERS)
+    assert r.status_code == 404
+    assert_anthropic_error(r.json(), "not_found_error")
+    trace = assert_client_error_trace(gw, r, "/v1/messages", 404)
+    assert trace["upstream"] is None
+    assert gw.post("/v1/chat/completions", json=openai_request(), headers=OPENAI_HEADERS).status_code == 200
 
 
 def test_unknown_route_outside_the_proxy_is_404(gateway: Gateway) -> None:

@@ -15,7 +15,18 @@ from harness import Mock, StartGateway
 from payloads import anthropic_request, openai_request
 
 
-def test_credentials_are_not_stored(start_gateway: StartGateway, mock: Mock, tmp_path: Path) -> None:
+def assert_not_in_db_files(db: Path, keys: list[bytes]) -> None:
+    """Neither a key nor its random part is in the database file or its -wal/-shm files."""
+    files = sorted(p for p in db.parent.iterdir() if p.name.startswith(db.name))
+    assert db in files, files
+    for path in files:
+        data = path.read_bytes()
+        for key in keys:
+            assert key not in data, f"{path.name} contains a client credential"
+            assert key[-24:] not in data, f"{path.name} contains part of a client credential"
+
+
+def test_credentials_are_not_stored(start_gateway: StartGateway, mock: Mock) -> None:
     gw = start_gateway()
     anthropic_key = f"sk-ant-e2e-SECRET-{secrets.token_hex(12)}"
     openai_key = f"sk-e2e-SECRET-{secrets.token_hex(12)}"
@@ -51,14 +62,8 @@ def test_credentials_are_not_stored(start_gateway: StartGateway, mock: Mock, tmp
         gw.trace(trace_id)
         text = gw.get(f"/api/v1/traces/{trace_id}").content
         assert not [k for k in keys if k in text], f"a credential is in trace {trace_id}"
+    assert_not_in_db_files(gw.db, keys)  # while running: the -wal file holds the new pages
     assert gw.stop() == 0
-
-    files = sorted(p for p in tmp_path.iterdir() if p.name.startswith(gw.db.name))
-    assert gw.db in files, files
-    for path in files:
-        data = path.read_bytes()
-        for key in keys:
-            assert key not in data, f"{path.name} contains a client credential"
-            assert key[-24:] not in data, f"{path.name} contains part of a client credential"
+    assert_not_in_db_files(gw.db, keys)
     log = gw.log_path.read_bytes()
     assert not [k for k in keys if k in log], "the gateway log contains a client credential"

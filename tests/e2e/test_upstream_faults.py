@@ -22,7 +22,6 @@ from payloads import (
     openai_request,
 )
 
-
 # --- error statuses from the upstream --------------------------------------------------
 
 
@@ -61,16 +60,12 @@ def test_anthropic_error_status_passes_through(
     assert trace["cost_usd"] is None
 
 
-@pytest.mark.parametrize(
-    ("status", "error"), [(429, openai.RateLimitError), (500, openai.InternalServerError)]
-)
+@pytest.mark.parametrize(("status", "error"), [(429, openai.RateLimitError), (500, openai.InternalServerError)])
 def test_openai_error_status_passes_through(
     openai_client: openai.OpenAI, gateway: Gateway, mock: Mock, status: int, error: type[Exception]
 ) -> None:
     with pytest.raises(error) as caught:
-        openai_client.chat.completions.create(
-            **openai_request(), extra_headers={"x-mock-status": str(status)}
-        )
+        openai_client.chat.completions.create(**openai_request(), extra_headers={"x-mock-status": str(status)})
     resp = caught.value.response
     assert resp.status_code == status
     assert resp.content == mock.response_bytes(resp.headers["x-mock-response-id"])
@@ -158,6 +153,19 @@ def test_openai_client_disconnect_is_cancelled(gateway: Gateway) -> None:
     assert trace["duration_ms"] < 8000
 
 
+def test_client_leaving_before_the_headers_is_cancelled(gateway: Gateway) -> None:
+    headers = {**ANTHROPIC_HEADERS, "x-mock-latency-ms": "1500"}
+    with pytest.raises(httpx.TimeoutException):
+        httpx.post(gateway.url + "/v1/messages", json=anthropic_request(), headers=headers, timeout=0.3)
+    deadline = time.monotonic() + 5
+    while not (traces := gateway.traces()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(traces) == 1, traces
+    trace = traces[0]
+    assert (trace["outcome"], trace["status"]) == ("cancelled", None)
+    assert trace["duration_ms"] < 1400, "the gateway waited for the upstream after the client left"
+
+
 # --- dead and slow upstreams -----------------------------------------------------------
 
 
@@ -193,6 +201,29 @@ def test_slow_upstream_is_504(start_gateway: StartGateway) -> None:
     assert (trace["status"], trace["outcome"], trace["provider"]) == (504, "timeout", "openai")
 
 
+@pytest.mark.parametrize("path", ["/v1/messages", "/v1/chat/completions"])
+def test_upstream_dying_mid_stream_is_an_upstream_error(gateway: Gateway, mock: Mock, path: str) -> None:
+    anthropic_api = path == "/v1/messages"
+    body = anthropic_request(True) if anthropic_api else openai_request(True)
+    headers = {**(ANTHROPIC_HEADERS if anthropic_api else OPENAI_HEADERS), **SLOW}
+    received = b""
+    with httpx.stream("POST", gateway.url + path, json=body, headers=headers, timeout=30) as r:
+        trace_id = r.headers["x-request-id"]
+        with pytest.raises(httpx.HTTPError):
+            for chunk in r.iter_raw():
+                received += chunk
+                if received.count(b"data:") >= 4 and mock.running():
+                    mock.kill()
+    trace = gateway.trace(trace_id)
+    assert (trace["status"], trace["outcome"], trace["stream"]) == (200, "upstream_error", True)
+    assert trace["error"]
+    if anthropic_api:
+        text = trace["response_body"]["content"][0]["text"]
+    else:
+        text = trace["response_body"]["choices"][0]["message"]["content"]
+    assert text, "the partial answer was not kept"
+
+
 def test_stream_longer_than_the_timeout_is_cut(start_gateway: StartGateway) -> None:
     gw = start_gateway(timeout_secs=1)
     headers = {**ANTHROPIC_HEADERS, "x-mock-inter-token-ms": "200", "x-mock-output-tokens": "20"}
@@ -204,3 +235,33 @@ def test_stream_longer_than_the_timeout_is_cut(start_gateway: StartGateway) -> N
     trace = gw.trace(trace_id)
     assert (trace["status"], trace["outcome"], trace["stream"]) == (200, "timeout", True)
     assert 900 <= trace["duration_ms"] < 3500
+
+
+# --- pacing ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/v1/messages", "anthropic"),
+        ("/v1/chat/completions", "openai, usage injected"),
+        ("/v1/chat/completions", "openai, usage asked for"),
+    ],
+)
+def test_streams_are_forwarded_as_they_arrive(gateway: Gateway, path: str, body: str) -> None:
+    """With 100 ms between tokens, the first token must reach the client long before the last."""
+    if body == "anthropic":
+        request, headers, marker = anthropic_request(True), ANTHROPIC_HEADERS, b"content_block_delta"
+    else:
+        request, headers = openai_request(True, include_usage=body.endswith("asked for")), OPENAI_HEADERS
+        marker = b'"delta":{"content"'
+    headers = {**headers, "x-mock-inter-token-ms": "100", "x-mock-output-tokens": "10"}
+    received, first_token_at = b"", None
+    with httpx.stream("POST", gateway.url + path, json=request, headers=headers, timeout=30) as r:
+        for chunk in r.iter_raw():
+            received += chunk
+            if first_token_at is None and marker in received:
+                first_token_at = time.monotonic()
+    ended_at = time.monotonic()
+    assert first_token_at is not None, received
+    assert ended_at - first_token_at > 0.6, "the stream was buffered instead of forwarded"

@@ -16,7 +16,9 @@ pub struct LatencySketch(DDSketch);
 
 impl std::fmt::Debug for LatencySketch {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LatencySketch").field("count", &self.count()).finish()
+        f.debug_struct("LatencySketch")
+            .field("count", &self.count())
+            .finish()
     }
 }
 
@@ -93,7 +95,11 @@ mod tests {
         let mut a = LatencySketch::new();
         let mut b = LatencySketch::new();
         for (i, v) in values.iter().enumerate() {
-            if i % 3 == 0 { a.add(*v) } else { b.add(*v) }
+            if i % 3 == 0 {
+                a.add(*v)
+            } else {
+                b.add(*v)
+            }
         }
         // Through storage and a merge, as rollups use them.
         let mut merged = LatencySketch::decode(&a.encode()).unwrap();
@@ -118,6 +124,10 @@ mod tests {
         assert!(LatencySketch::decode(&[0xff, 0xff, 0xff]).is_err());
         s.add(5.0);
         assert_eq!(s.quantile(2.0), None);
-        assert!(s.encode().len() < 512, "one value encodes small: {}", s.encode().len());
+        assert!(
+            s.encode().len() < 512,
+            "one value encodes small: {}",
+            s.encode().len()
+        );
     }
 }

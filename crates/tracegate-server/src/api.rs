@@ -31,7 +31,6 @@ pub struct ApiState {
 /// `/health`, `/ready` and the `/api/v1` routes (behind the admin token check).
 pub fn router(state: ApiState, auth: auth::AdminAuth) -> Router {
     let api = Router::new()
-        .route("/traces", get(traces::list))
         .route("/traces/{id}", get(traces::get_one))
         .route("/stats/inflight", get(traces::inflight))
         .route("/recorder", get(recorder))

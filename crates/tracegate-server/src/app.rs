@@ -80,14 +80,29 @@ impl Gateway {
             .with_state(proxy_state);
         let router = Router::new()
             .merge(proxy_routes)
-            .merge(api::router(api_state, AdminAuth::new(config.admin_token.clone())))
+            .merge(api::router(
+                api_state,
+                AdminAuth::new(config.admin_token.clone()),
+            ))
             .fallback(not_found);
-        Ok(Gateway { router, recorder, inflight, tracker, writer_stop })
+        Ok(Gateway {
+            router,
+            recorder,
+            inflight,
+            tracker,
+            writer_stop,
+        })
     }
 
     /// Stops the writer after it has written everything queued, and waits for it.
     pub async fn flush(self) {
-        let Gateway { router, recorder, inflight: _, tracker, writer_stop } = self;
+        let Gateway {
+            router,
+            recorder,
+            inflight: _,
+            tracker,
+            writer_stop,
+        } = self;
         drop(router);
         drop(recorder);
         writer_stop.cancel();
@@ -151,6 +166,11 @@ pub async fn serve(
     let stats = gateway.recorder.stats().clone();
     gateway.flush().await;
     let s = stats.snapshot();
-    tracing::info!(written = s.written, dropped_queue_full = s.dropped_queue_full, dropped_store_error = s.dropped_store_error, "trace writer flushed; stopped");
+    tracing::info!(
+        written = s.written,
+        dropped_queue_full = s.dropped_queue_full,
+        dropped_store_error = s.dropped_store_error,
+        "trace writer flushed; stopped"
+    );
     Ok(())
 }

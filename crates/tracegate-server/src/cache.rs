@@ -49,7 +49,9 @@ pub struct ResponseCache {
 
 impl std::fmt::Debug for ResponseCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ResponseCache").field("entries", &self.stats().entries).finish()
+        f.debug_struct("ResponseCache")
+            .field("entries", &self.stats().entries)
+            .finish()
     }
 }
 
@@ -63,7 +65,12 @@ impl ResponseCache {
     /// A cache of at most `max_entries` answers; 0 turns caching off.
     pub fn new(max_entries: u64) -> Self {
         ResponseCache {
-            inner: (max_entries > 0).then(|| Cache::builder().max_capacity(max_entries).expire_after(PerEntryTtl).build()),
+            inner: (max_entries > 0).then(|| {
+                Cache::builder()
+                    .max_capacity(max_entries)
+                    .expire_after(PerEntryTtl)
+                    .build()
+            }),
             hits: Arc::default(),
             misses: Arc::default(),
         }
@@ -103,7 +110,12 @@ impl ResponseCache {
 
     /// Returns the cached answer for `key`, or computes, caches and returns it.
     /// Errors are never cached.
-    pub async fn get_or_compute<E, F, Fut>(&self, key: String, ttl: Duration, compute: F) -> Result<(Arc<serde_json::Value>, bool), E>
+    pub async fn get_or_compute<E, F, Fut>(
+        &self,
+        key: String,
+        ttl: Duration,
+        compute: F,
+    ) -> Result<(Arc<serde_json::Value>, bool), E>
     where
         F: FnOnce() -> Fut,
         Fut: std::future::Future<Output = Result<serde_json::Value, E>>,
@@ -133,12 +145,24 @@ mod tests {
     #[tokio::test]
     async fn hits_and_misses_are_counted_and_errors_not_cached() {
         let c = ResponseCache::new(10);
-        let (v, hit) = c.get_or_compute::<(), _, _>("k".into(), RECENT_TTL, || async { Ok(serde_json::json!(1)) }).await.unwrap();
+        let (v, hit) = c
+            .get_or_compute::<(), _, _>("k".into(), RECENT_TTL, || async {
+                Ok(serde_json::json!(1))
+            })
+            .await
+            .unwrap();
         assert_eq!((*v).clone(), serde_json::json!(1));
         assert!(!hit);
-        let (_, hit) = c.get_or_compute::<(), _, _>("k".into(), RECENT_TTL, || async { Ok(serde_json::json!(2)) }).await.unwrap();
+        let (_, hit) = c
+            .get_or_compute::<(), _, _>("k".into(), RECENT_TTL, || async {
+                Ok(serde_json::json!(2))
+            })
+            .await
+            .unwrap();
         assert!(hit);
-        let r = c.get_or_compute::<&str, _, _>("e".into(), RECENT_TTL, || async { Err("boom") }).await;
+        let r = c
+            .get_or_compute::<&str, _, _>("e".into(), RECENT_TTL, || async { Err("boom") })
+            .await;
         assert!(r.is_err());
         assert!(c.get("e").await.is_none());
         let s = c.stats();
@@ -148,8 +172,18 @@ mod tests {
     #[tokio::test]
     async fn entries_expire_after_their_own_ttl() {
         let c = ResponseCache::new(10);
-        c.put("short".into(), Arc::new(serde_json::json!(1)), Duration::from_millis(50)).await;
-        c.put("long".into(), Arc::new(serde_json::json!(2)), Duration::from_secs(60)).await;
+        c.put(
+            "short".into(),
+            Arc::new(serde_json::json!(1)),
+            Duration::from_millis(50),
+        )
+        .await;
+        c.put(
+            "long".into(),
+            Arc::new(serde_json::json!(2)),
+            Duration::from_secs(60),
+        )
+        .await;
         tokio::time::sleep(Duration::from_millis(120)).await;
         assert!(c.get("short").await.is_none());
         assert!(c.get("long").await.is_some());
@@ -158,7 +192,8 @@ mod tests {
     #[tokio::test]
     async fn a_zero_sized_cache_computes_every_time() {
         let c = ResponseCache::new(0);
-        c.put("k".into(), Arc::new(serde_json::json!(1)), PAST_TTL).await;
+        c.put("k".into(), Arc::new(serde_json::json!(1)), PAST_TTL)
+            .await;
         assert!(c.get("k").await.is_none());
         assert_eq!(c.stats().entries, 0);
     }
@@ -167,6 +202,9 @@ mod tests {
     fn past_ranges_live_longer() {
         let now = 1_000_000_000;
         assert_eq!(ResponseCache::ttl_for(now, now), RECENT_TTL);
-        assert_eq!(ResponseCache::ttl_for(now - SETTLED_AFTER_MS - 1, now), PAST_TTL);
+        assert_eq!(
+            ResponseCache::ttl_for(now - SETTLED_AFTER_MS - 1, now),
+            PAST_TTL
+        );
     }
 }

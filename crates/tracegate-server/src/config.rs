@@ -116,12 +116,15 @@ impl Config {
             if !names.insert(u.name.as_str()) {
                 return bad(format!("upstreams[{i}].name: duplicate name {:?}", u.name));
             }
-            u.validate().map_err(|m| ConfigError::Invalid(format!("upstreams[{i}].{m}")))?;
+            u.validate()
+                .map_err(|m| ConfigError::Invalid(format!("upstreams[{i}].{m}")))?;
         }
         for (model, p) in &self.prices {
             let all = [Some(p.input), Some(p.output), p.cache_read, p.cache_write];
             if all.iter().flatten().any(|v| !v.is_finite() || *v < 0.0) {
-                return bad(format!("prices.{model:?}: prices must be non-negative numbers"));
+                return bad(format!(
+                    "prices.{model:?}: prices must be non-negative numbers"
+                ));
             }
         }
         Ok(())
@@ -131,7 +134,11 @@ impl Config {
     pub fn effective_upstreams(&self) -> Vec<UpstreamConfig> {
         if self.upstreams.is_empty() {
             vec![
-                UpstreamConfig::new("anthropic", UpstreamKind::Anthropic, "https://api.anthropic.com"),
+                UpstreamConfig::new(
+                    "anthropic",
+                    UpstreamKind::Anthropic,
+                    "https://api.anthropic.com",
+                ),
                 UpstreamConfig::new("openai", UpstreamKind::Openai, "https://api.openai.com"),
             ]
         } else {
@@ -180,11 +187,15 @@ models = ["gpt-*", "o*"]
 
     #[test]
     fn unknown_keys_are_named() {
-        let err = from_toml("listne = \"127.0.0.1:1\"").unwrap_err().to_string();
-        assert!(err.contains("listne"), "{err}");
-        let err = from_toml("[[upstreams]]\nname=\"a\"\nkind=\"anthropic\"\nbase_url=\"http://x\"\nmodles=[]")
+        let err = from_toml("listne = \"127.0.0.1:1\"")
             .unwrap_err()
             .to_string();
+        assert!(err.contains("listne"), "{err}");
+        let err = from_toml(
+            "[[upstreams]]\nname=\"a\"\nkind=\"anthropic\"\nbase_url=\"http://x\"\nmodles=[]",
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("modles"), "{err}");
     }
 
@@ -194,9 +205,11 @@ models = ["gpt-*", "o*"]
             .unwrap_err()
             .to_string();
         assert!(err.contains("base_url"), "{err}");
-        let err = from_toml("[[upstreams]]\nname=\"a\"\nkind=\"anthropic\"\nbase_url=\"http://x\"\nmodels=[\"[\"]")
-            .unwrap_err()
-            .to_string();
+        let err = from_toml(
+            "[[upstreams]]\nname=\"a\"\nkind=\"anthropic\"\nbase_url=\"http://x\"\nmodels=[\"[\"]",
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("models"), "{err}");
         let err = from_toml("[[upstreams]]\nname=\"a\"\nkind=\"anthropic\"\nbase_url=\"http://x\"\n[[upstreams]]\nname=\"a\"\nkind=\"openai\"\nbase_url=\"http://x\"")
             .unwrap_err()

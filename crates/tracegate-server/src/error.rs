@@ -145,23 +145,37 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn bad_request(message: impl Into<String>, pointer: Option<String>) -> Self {
-        ApiError { status: StatusCode::BAD_REQUEST, message: message.into(), pointer }
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            message: message.into(),
+            pointer,
+        }
     }
 
     pub fn not_found(message: impl Into<String>) -> Self {
-        ApiError { status: StatusCode::NOT_FOUND, message: message.into(), pointer: None }
+        ApiError {
+            status: StatusCode::NOT_FOUND,
+            message: message.into(),
+            pointer: None,
+        }
     }
 
     pub fn unauthorized() -> Self {
         ApiError {
             status: StatusCode::UNAUTHORIZED,
-            message: "missing or wrong admin token: send Authorization: Bearer <TRACEGATE_ADMIN_TOKEN>".into(),
+            message:
+                "missing or wrong admin token: send Authorization: Bearer <TRACEGATE_ADMIN_TOKEN>"
+                    .into(),
             pointer: None,
         }
     }
 
     pub fn unavailable(message: impl Into<String>) -> Self {
-        ApiError { status: StatusCode::SERVICE_UNAVAILABLE, message: message.into(), pointer: None }
+        ApiError {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            message: message.into(),
+            pointer: None,
+        }
     }
 
     fn kind(&self) -> &'static str {
@@ -206,7 +220,10 @@ mod tests {
         let o = e.body(Provider::Openai);
         assert_eq!(o["error"]["type"], "invalid_request_error");
         assert!(o["error"]["message"].as_str().unwrap().contains("10 bytes"));
-        assert_eq!(ProxyError::timeout("x").body(Provider::Anthropic)["error"]["type"], "timeout_error");
+        assert_eq!(
+            ProxyError::timeout("x").body(Provider::Anthropic)["error"]["type"],
+            "timeout_error"
+        );
         assert_eq!(ProxyError::unreachable("x").kind(), "unreachable");
     }
 }

@@ -71,15 +71,21 @@ impl Inflight {
     /// Every request in flight, longest-running first; `stuck_after_ms` flags the stuck ones.
     pub fn snapshot(&self, stuck_after_ms: f64) -> Vec<InflightRequest> {
         let now = Instant::now();
-        let entries: Vec<(TraceId, Entry)> =
-            self.map.lock().iter().map(|(k, v)| (*k, v.clone())).collect();
+        let entries: Vec<(TraceId, Entry)> = self
+            .map
+            .lock()
+            .iter()
+            .map(|(k, v)| (*k, v.clone()))
+            .collect();
         let mut out: Vec<InflightRequest> = entries
             .into_iter()
             .map(|(id, e)| {
                 let elapsed_ms = now.duration_since(e.started).as_secs_f64() * 1000.0;
                 InflightRequest {
                     id: id.to_string(),
-                    started_at: e.started_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                    started_at: e
+                        .started_at
+                        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
                     elapsed_ms,
                     provider: e.provider,
                     endpoint: e.endpoint,

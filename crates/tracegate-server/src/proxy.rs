@@ -95,7 +95,11 @@ async fn forward(
         Err(e) => return Err(fail(rec, e)),
     };
     let metadata = headers::metadata(&parts.headers);
-    let peek = if route.json_required { Peek::parse(&bytes) } else { Ok(Peek::lenient(&bytes)) };
+    let peek = if route.json_required {
+        Peek::parse(&bytes)
+    } else {
+        Ok(Peek::lenient(&bytes))
+    };
     if let Some(t) = rec.trace_mut() {
         t.request_body = bytes.clone();
         if let Ok(Some(m)) = &metadata {
@@ -114,8 +118,14 @@ async fn forward(
         Err(e) => return Err(fail(rec, e)),
     };
     let Some(upstream) = state.upstreams.route(provider, peek.model.as_deref()) else {
-        let what = peek.model.as_deref().map_or_else(String::new, |m| format!(" for model {m:?}"));
-        return Err(fail(rec, ProxyError::no_route(format!("no {provider} upstream is configured{what}"))));
+        let what = peek
+            .model
+            .as_deref()
+            .map_or_else(String::new, |m| format!(" for model {m:?}"));
+        return Err(fail(
+            rec,
+            ProxyError::no_route(format!("no {provider} upstream is configured{what}")),
+        ));
     };
     let rewrite = route.chat_completions && peek.is_stream() && !peek.asked_for_usage();
     let upstream_body = if rewrite {
@@ -134,12 +144,18 @@ async fn forward(
     let path_and_query = parts.uri.path_and_query().map_or("/", |p| p.as_str());
     let uri = match format!("{}{}", upstream.base_url, path_and_query).parse::<http::Uri>() {
         Ok(u) => u,
-        Err(e) => return Err(fail(rec, ProxyError::bad_request(format!("bad request path: {e}")))),
+        Err(e) => {
+            return Err(fail(
+                rec,
+                ProxyError::bad_request(format!("bad request path: {e}")),
+            ))
+        }
     };
     let mut up_req = http::Request::new(Full::new(upstream_body));
     *up_req.method_mut() = parts.method;
     *up_req.uri_mut() = uri;
-    *up_req.headers_mut() = headers::upstream_request_headers(parts.headers, provider, upstream.api_key.as_ref());
+    *up_req.headers_mut() =
+        headers::upstream_request_headers(parts.headers, provider, upstream.api_key.as_ref());
 
     let deadline = tokio::time::Instant::from_std(rec.started()) + upstream.timeout;
     let resp = match tokio::time::timeout_at(deadline, upstream.client.request(up_req)).await {

@@ -73,11 +73,19 @@ impl Recorder {
                 self.stats.queued.fetch_add(1, Ordering::Relaxed);
             }
             Err(mpsc::error::TrySendError::Full(t)) => {
-                let n = self.stats.dropped_queue_full.fetch_add(1, Ordering::Relaxed) + 1;
+                let n = self
+                    .stats
+                    .dropped_queue_full
+                    .fetch_add(1, Ordering::Relaxed)
+                    + 1;
                 tracing::warn!(trace_id = %t.id, dropped_total = n, "trace queue full; trace dropped");
             }
             Err(mpsc::error::TrySendError::Closed(t)) => {
-                let n = self.stats.dropped_queue_full.fetch_add(1, Ordering::Relaxed) + 1;
+                let n = self
+                    .stats
+                    .dropped_queue_full
+                    .fetch_add(1, Ordering::Relaxed)
+                    + 1;
                 tracing::error!(trace_id = %t.id, dropped_total = n, "trace writer stopped; trace dropped");
             }
         }

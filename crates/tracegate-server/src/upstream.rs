@@ -66,7 +66,12 @@ impl Upstreams {
             let api_key = match &c.api_key_env {
                 Some(var) => match std::env::var(var) {
                     Ok(v) if !v.trim().is_empty() => Some(Secret::new(v.trim())),
-                    _ => return Err(UpstreamError::MissingKey { index, var: var.clone() }),
+                    _ => {
+                        return Err(UpstreamError::MissingKey {
+                            index,
+                            var: var.clone(),
+                        })
+                    }
                 },
                 None => None,
             };

@@ -35,10 +35,19 @@ pub struct TraceSummary {
     pub client_ip: Option<String>,
     pub user_agent: Option<String>,
     pub metadata: Option<serde_json::Value>,
+    /// Id of the conversation the trace belongs to (its root trace), once linked.
+    pub conversation_id: Option<String>,
+    /// Id of the trace this one follows in its conversation.
+    pub parent_id: Option<String>,
+    /// Branch number within the conversation (0 is the first).
+    pub branch: Option<u32>,
+    /// How the trace was linked: root, turn, branch, continuation or sub_task.
+    pub link_kind: Option<String>,
 }
 
 impl TraceSummary {
-    /// The summary of an in-memory trace, `started_at` cut to milliseconds as stored.
+    /// The summary of an in-memory trace, `started_at` cut to milliseconds as stored;
+    /// conversation links are left empty (the store computes them).
     pub fn from_trace(t: &Trace) -> Self {
         TraceSummary {
             id: t.id,
@@ -65,6 +74,10 @@ impl TraceSummary {
             client_ip: t.client_ip.clone(),
             user_agent: t.user_agent.clone(),
             metadata: t.metadata.clone(),
+            conversation_id: None,
+            parent_id: None,
+            branch: None,
+            link_kind: None,
         }
     }
 }

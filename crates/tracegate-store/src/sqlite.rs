@@ -44,7 +44,8 @@ pub struct SqliteStore {
 struct Inner {
     /// `None` for an in-memory database.
     path: Option<PathBuf>,
-    writer: Mutex<Connection>,
+    /// The writer connection and its conversation linker.
+    writer: Mutex<write::Writer>,
     /// `None` for an in-memory database: reads then use the writer.
     readers: Option<ReadPool>,
 }
@@ -89,11 +90,7 @@ impl SqliteStore {
             .min_idle(Some(1))
             .connection_timeout(BUSY_TIMEOUT)
             .build(manager)?;
-        Ok(SqliteStore::from_parts(
-            Some(path.to_path_buf()),
-            writer,
-            Some(readers),
-        ))
+        SqliteStore::from_parts(Some(path.to_path_buf()), writer, Some(readers))
     }
 
     /// A private in-memory database with migrations applied, for tests and
@@ -102,17 +99,21 @@ impl SqliteStore {
         let mut writer = Connection::open_in_memory()?;
         configure(&writer)?;
         migrate::apply(&mut writer)?;
-        Ok(SqliteStore::from_parts(None, writer, None))
+        SqliteStore::from_parts(None, writer, None)
     }
 
-    fn from_parts(path: Option<PathBuf>, writer: Connection, readers: Option<ReadPool>) -> Self {
-        SqliteStore {
+    fn from_parts(
+        path: Option<PathBuf>,
+        writer: Connection,
+        readers: Option<ReadPool>,
+    ) -> Result<Self, StoreError> {
+        Ok(SqliteStore {
             inner: Arc::new(Inner {
                 path,
-                writer: Mutex::new(writer),
+                writer: Mutex::new(write::Writer::new(writer)?),
                 readers,
             }),
-        }
+        })
     }
 
     /// The database file, `None` in memory.
@@ -141,7 +142,7 @@ impl SqliteStore {
         F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
     {
         let inner = Arc::clone(&self.inner);
-        tokio::task::spawn_blocking(move || f(&mut inner.writer.lock())).await?
+        tokio::task::spawn_blocking(move || f(&mut inner.writer.lock().conn)).await?
     }
 
     /// Runs `f` with a read connection on a blocking thread.
@@ -153,7 +154,7 @@ impl SqliteStore {
         let inner = Arc::clone(&self.inner);
         tokio::task::spawn_blocking(move || match &inner.readers {
             Some(pool) => f(&*pool.get()?),
-            None => f(&inner.writer.lock()),
+            None => f(&inner.writer.lock().conn),
         })
         .await?
     }
@@ -177,8 +178,8 @@ impl TraceStore for SqliteStore {
         }
         let inner = Arc::clone(&self.inner);
         tokio::task::spawn_blocking(move || {
-            let prepared = write::prepare(traces)?;
-            write::insert_batch(&mut inner.writer.lock(), &prepared)
+            let batch = write::prepare(traces)?;
+            inner.writer.lock().insert_batch(&batch)
         })
         .await?
     }

@@ -45,7 +45,11 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         latency_ms: 20,
         ..tracegate_mock::MockConfig::default()
     };
-    tasks.spawn(tracegate_mock::serve(mock_listener, mock_config, stop.clone()));
+    tasks.spawn(tracegate_mock::serve(
+        mock_listener,
+        mock_config,
+        stop.clone(),
+    ));
 
     let base = format!("http://{mock_addr}");
     let config = Config {
@@ -60,7 +64,11 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
-    let gateway = tasks.spawn(tracegate_server::serve(config, listener, stop.clone().cancelled_owned()));
+    let gateway = tasks.spawn(tracegate_server::serve(
+        config,
+        listener,
+        stop.clone().cancelled_owned(),
+    ));
 
     let client = http_client();
     let gw = format!("http://{}", args.listen);
@@ -91,23 +99,31 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
 async fn demo_request(client: &HttpClient, gw: &str, i: usize) -> anyhow::Result<()> {
     let accounts = ["alice", "bob", "ci-bot"];
     let account = accounts[i % accounts.len()];
-    let stream = i % 2 == 0;
+    let stream = i.is_multiple_of(2);
     let metadata = json!({ "demo": true, "n": i }).to_string();
     let (url, body, key_header) = if i % 3 == 2 {
         let body = json!({
-            "model": if i % 4 == 0 { "gpt-4o-mini" } else { "gpt-4.1" },
+            "model": if i.is_multiple_of(4) { "gpt-4o-mini" } else { "gpt-4.1" },
             "stream": stream,
             "messages": [{ "role": "user", "content": format!("Demo question {i}: why is my service slow?") }],
         });
-        (format!("{gw}/v1/chat/completions"), body, ("authorization", "Bearer demo-openai-key"))
+        (
+            format!("{gw}/v1/chat/completions"),
+            body,
+            ("authorization", "Bearer demo-openai-key"),
+        )
     } else {
         let body = json!({
-            "model": if i % 5 == 0 { "claude-haiku-4-5" } else { "claude-sonnet-4-5" },
+            "model": if i.is_multiple_of(5) { "claude-haiku-4-5" } else { "claude-sonnet-4-5" },
             "max_tokens": 256,
             "stream": stream,
             "messages": [{ "role": "user", "content": format!("Demo question {i}: what did this cost?") }],
         });
-        (format!("{gw}/v1/messages"), body, ("x-api-key", "demo-anthropic-key"))
+        (
+            format!("{gw}/v1/messages"),
+            body,
+            ("x-api-key", "demo-anthropic-key"),
+        )
     };
     let mut headers = vec![
         ("content-type", "application/json"),
@@ -122,6 +138,13 @@ async fn demo_request(client: &HttpClient, gw: &str, i: usize) -> anyhow::Result
     if i % 7 == 6 {
         headers.push(("x-mock-status", "429"));
     }
-    send(client, http::Method::POST, &url, &headers, Bytes::from(body.to_string())).await?;
+    send(
+        client,
+        http::Method::POST,
+        &url,
+        &headers,
+        Bytes::from(body.to_string()),
+    )
+    .await?;
     Ok(())
 }

@@ -10,7 +10,11 @@ mod shutdown;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "tracegate", version, about = "LLM gateway with performance troubleshooting built in")]
+#[command(
+    name = "tracegate",
+    version,
+    about = "LLM gateway with performance troubleshooting built in"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -33,7 +37,9 @@ enum Command {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     init_logging();
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(async {
         match cli.command {
             Command::Serve(args) => serve::run(args).await,

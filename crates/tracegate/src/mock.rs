@@ -34,8 +34,14 @@ pub struct MockArgs {
 
 impl MockArgs {
     pub fn to_config(&self) -> anyhow::Result<MockConfig> {
-        anyhow::ensure!((0.0..=1.0).contains(&self.error_rate), "--error-rate must be between 0 and 1");
-        anyhow::ensure!(matches!(self.error_status, 429 | 500 | 529), "--error-status must be 429, 500 or 529");
+        anyhow::ensure!(
+            (0.0..=1.0).contains(&self.error_rate),
+            "--error-rate must be between 0 and 1"
+        );
+        anyhow::ensure!(
+            matches!(self.error_status, 429 | 500 | 529),
+            "--error-status must be 429, 500 or 529"
+        );
         Ok(MockConfig {
             latency_ms: self.latency_ms,
             ttft_ms: self.ttft_ms,

@@ -30,7 +30,11 @@ pub struct MigrateArgs {
     config: Option<PathBuf>,
 }
 
-pub fn load(config: Option<PathBuf>, listen: Option<SocketAddr>, db: Option<PathBuf>) -> anyhow::Result<Config> {
+pub fn load(
+    config: Option<PathBuf>,
+    listen: Option<SocketAddr>,
+    db: Option<PathBuf>,
+) -> anyhow::Result<Config> {
     Ok(Config::load(config.as_deref(), Overrides { listen, db })?)
 }
 

@@ -17,11 +17,15 @@ pub struct AdminAuth {
 
 impl AdminAuth {
     pub fn new(token: Option<Secret>) -> Self {
-        AdminAuth { token: token.filter(|t| !t.expose().is_empty()).map(Arc::new) }
+        AdminAuth {
+            token: token.filter(|t| !t.expose().is_empty()).map(Arc::new),
+        }
     }
 
     pub fn allows(&self, authorization: Option<&str>) -> bool {
-        let Some(token) = &self.token else { return true };
+        let Some(token) = &self.token else {
+            return true;
+        };
         let Some(given) = authorization.map(tracegate_core::account::bearer_token) else {
             return false;
         };

@@ -71,13 +71,21 @@ impl UpstreamConfig {
             .map_err(|e| format!("base_url: {:?} is not a URL: {e}", self.base_url))?;
         match uri.scheme_str() {
             Some("http") | Some("https") => {}
-            _ => return Err(format!("base_url: {:?} must start with http:// or https://", self.base_url)),
+            _ => {
+                return Err(format!(
+                    "base_url: {:?} must start with http:// or https://",
+                    self.base_url
+                ))
+            }
         }
         if uri.host().is_none() {
             return Err(format!("base_url: {:?} has no host", self.base_url));
         }
         if uri.query().is_some() {
-            return Err(format!("base_url: {:?} must not have a query", self.base_url));
+            return Err(format!(
+                "base_url: {:?} must not have a query",
+                self.base_url
+            ));
         }
         for g in &self.models {
             globset::Glob::new(g).map_err(|e| format!("models: bad glob {g:?}: {e}"))?;

@@ -17,9 +17,8 @@ pub struct Route {
 /// Classifies a `/v1/...` request. An `anthropic-version` header or a `/v1/messages` path
 /// means Anthropic; everything else is OpenAI's API.
 pub fn classify(method: &Method, path: &str, headers: &HeaderMap) -> Route {
-    let anthropic_path = path == "/v1/messages"
-        || path.starts_with("/v1/messages/")
-        || path == "/v1/complete";
+    let anthropic_path =
+        path == "/v1/messages" || path.starts_with("/v1/messages/") || path == "/v1/complete";
     let provider = if anthropic_path || headers.contains_key("anthropic-version") {
         Provider::Anthropic
     } else {
@@ -46,15 +45,27 @@ mod tests {
     fn paths_and_headers_pick_the_provider() {
         let none = HeaderMap::new();
         let mut anth = HeaderMap::new();
-        anth.insert("anthropic-version", http::HeaderValue::from_static("2023-06-01"));
+        anth.insert(
+            "anthropic-version",
+            http::HeaderValue::from_static("2023-06-01"),
+        );
         let r = classify(&Method::POST, "/v1/messages", &none);
         assert_eq!((r.provider, r.json_required), (Provider::Anthropic, true));
         let r = classify(&Method::POST, "/v1/messages/count_tokens", &none);
         assert!(r.json_required);
         let r = classify(&Method::POST, "/v1/chat/completions", &none);
-        assert_eq!((r.provider, r.json_required, r.chat_completions), (Provider::Openai, true, true));
-        assert_eq!(classify(&Method::GET, "/v1/models", &none).provider, Provider::Openai);
-        assert_eq!(classify(&Method::GET, "/v1/models", &anth).provider, Provider::Anthropic);
+        assert_eq!(
+            (r.provider, r.json_required, r.chat_completions),
+            (Provider::Openai, true, true)
+        );
+        assert_eq!(
+            classify(&Method::GET, "/v1/models", &none).provider,
+            Provider::Openai
+        );
+        assert_eq!(
+            classify(&Method::GET, "/v1/models", &anth).provider,
+            Provider::Anthropic
+        );
         let r = classify(&Method::POST, "/v1/embeddings", &none);
         assert_eq!((r.provider, r.json_required), (Provider::Openai, false));
         assert!(!classify(&Method::GET, "/v1/messages", &none).json_required);

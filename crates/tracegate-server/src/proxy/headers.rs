@@ -62,7 +62,10 @@ pub fn upstream_request_headers(
         headers.remove(header::AUTHORIZATION);
         headers.remove("x-api-key");
         let (name, value) = match provider {
-            Provider::Anthropic => (HeaderName::from_static("x-api-key"), key.expose().to_string()),
+            Provider::Anthropic => (
+                HeaderName::from_static("x-api-key"),
+                key.expose().to_string(),
+            ),
             Provider::Openai => (header::AUTHORIZATION, format!("Bearer {}", key.expose())),
         };
         if let Ok(mut v) = HeaderValue::from_str(&value) {
@@ -139,7 +142,12 @@ mod tests {
 
     #[test]
     fn hop_by_hop_and_connection_named_headers_are_removed() {
-        let mut h = map(&[("connection", "x-foo, keep-alive"), ("x-foo", "1"), ("keep-alive", "5"), ("x-bar", "2")]);
+        let mut h = map(&[
+            ("connection", "x-foo, keep-alive"),
+            ("x-foo", "1"),
+            ("keep-alive", "5"),
+            ("x-bar", "2"),
+        ]);
         strip_hop_by_hop(&mut h);
         assert!(h.get("x-foo").is_none() && h.get("connection").is_none());
         assert_eq!(h.get("x-bar").unwrap(), "2");
@@ -147,11 +155,20 @@ mod tests {
 
     #[test]
     fn injected_key_replaces_the_clients() {
-        let h = map(&[("x-api-key", "client"), ("authorization", "Bearer client"), ("host", "x"), (ACCOUNT_HEADER, "a")]);
+        let h = map(&[
+            ("x-api-key", "client"),
+            ("authorization", "Bearer client"),
+            ("host", "x"),
+            (ACCOUNT_HEADER, "a"),
+        ]);
         let key = Secret::new("server-key");
         let out = upstream_request_headers(h.clone(), Provider::Anthropic, Some(&key));
         assert_eq!(out.get("x-api-key").unwrap(), "server-key");
-        assert!(out.get("authorization").is_none() && out.get("host").is_none() && out.get(ACCOUNT_HEADER).is_none());
+        assert!(
+            out.get("authorization").is_none()
+                && out.get("host").is_none()
+                && out.get(ACCOUNT_HEADER).is_none()
+        );
         let out = upstream_request_headers(h.clone(), Provider::Openai, Some(&key));
         assert_eq!(out.get("authorization").unwrap(), "Bearer server-key");
         let out = upstream_request_headers(h, Provider::Openai, None);
@@ -169,7 +186,10 @@ mod tests {
 
     #[test]
     fn account_prefers_the_header_then_fingerprints() {
-        assert_eq!(account(&map(&[(ACCOUNT_HEADER, "team-a"), ("x-api-key", "k")])).unwrap(), "team-a");
+        assert_eq!(
+            account(&map(&[(ACCOUNT_HEADER, "team-a"), ("x-api-key", "k")])).unwrap(),
+            "team-a"
+        );
         let a = account(&map(&[("authorization", "Bearer sk-123")])).unwrap();
         assert_eq!(a, tracegate_core::account::credential_fingerprint("sk-123"));
         assert!(account(&HeaderMap::new()).is_none());
@@ -178,7 +198,12 @@ mod tests {
     #[test]
     fn metadata_must_be_an_object() {
         assert!(metadata(&HeaderMap::new()).unwrap().is_none());
-        assert_eq!(metadata(&map(&[(METADATA_HEADER, r#"{"run":"a"}"#)])).unwrap().unwrap()["run"], "a");
+        assert_eq!(
+            metadata(&map(&[(METADATA_HEADER, r#"{"run":"a"}"#)]))
+                .unwrap()
+                .unwrap()["run"],
+            "a"
+        );
         assert!(metadata(&map(&[(METADATA_HEADER, "[1]")])).is_err());
         assert!(metadata(&map(&[(METADATA_HEADER, "{oops")])).is_err());
     }

@@ -29,7 +29,11 @@ pub struct Recording {
 
 impl Recording {
     pub fn begin(sink: Arc<RecordSink>, trace: Trace, started: Instant) -> Recording {
-        Recording { trace: Some(Box::new(trace)), started, sink }
+        Recording {
+            trace: Some(Box::new(trace)),
+            started,
+            sink,
+        }
     }
 
     /// Lists the request among those in flight, once its model and upstream are known.
@@ -54,7 +58,10 @@ impl Recording {
     }
 
     pub fn trace_id(&self) -> String {
-        self.trace.as_ref().map(|t| t.id.to_string()).unwrap_or_default()
+        self.trace
+            .as_ref()
+            .map(|t| t.id.to_string())
+            .unwrap_or_default()
     }
 
     /// Applies the last changes and records the trace.

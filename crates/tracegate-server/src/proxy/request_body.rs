@@ -10,7 +10,11 @@ use crate::error::ProxyError;
 
 /// Reads the whole body, refusing more than `limit` bytes (checked against
 /// `Content-Length` first, so an oversize upload is refused without reading it).
-pub async fn read_limited(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, ProxyError> {
+pub async fn read_limited(
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+) -> Result<Bytes, ProxyError> {
     let declared = headers
         .get(http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -20,10 +24,15 @@ pub async fn read_limited(headers: &HeaderMap, body: Body, limit: usize) -> Resu
     }
     match Limited::new(body, limit).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
+        Err(e)
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some() =>
+        {
             Err(ProxyError::too_large(limit))
         }
-        Err(e) => Err(ProxyError::bad_request(format!("could not read the request body: {e}"))),
+        Err(e) => Err(ProxyError::bad_request(format!(
+            "could not read the request body: {e}"
+        ))),
     }
 }
 
@@ -48,11 +57,15 @@ impl Peek {
     /// Validates that `body` is one JSON object and reads `model` and `stream`.
     pub fn parse(body: &[u8]) -> Result<Peek, ProxyError> {
         if body.iter().all(u8::is_ascii_whitespace) {
-            return Err(ProxyError::bad_request("request body is empty; expected a JSON object"));
+            return Err(ProxyError::bad_request(
+                "request body is empty; expected a JSON object",
+            ));
         }
         let first = body.iter().find(|b| !b.is_ascii_whitespace());
         if first != Some(&b'{') {
-            return Err(ProxyError::bad_request("request body must be a JSON object"));
+            return Err(ProxyError::bad_request(
+                "request body must be a JSON object",
+            ));
         }
         serde_json::from_slice::<Peek>(body)
             .map_err(|e| ProxyError::bad_request(format!("request body is not valid JSON: {e}")))
@@ -81,7 +94,9 @@ pub fn with_include_usage(body: &[u8]) -> Result<Bytes, ProxyError> {
     let mut v: serde_json::Value = serde_json::from_slice(body)
         .map_err(|e| ProxyError::bad_request(format!("request body is not valid JSON: {e}")))?;
     let Some(obj) = v.as_object_mut() else {
-        return Err(ProxyError::bad_request("request body must be a JSON object"));
+        return Err(ProxyError::bad_request(
+            "request body must be a JSON object",
+        ));
     };
     let opts = obj
         .entry("stream_options")
@@ -104,20 +119,39 @@ mod tests {
 
     #[test]
     fn peek_reads_model_and_stream_and_rejects_non_objects() {
-        let p = Peek::parse(br#"{"model":"m","messages":[{"role":"user","content":"hi"}],"stream":true}"#).unwrap();
+        let p = Peek::parse(
+            br#"{"model":"m","messages":[{"role":"user","content":"hi"}],"stream":true}"#,
+        )
+        .unwrap();
         assert_eq!(p.model.as_deref(), Some("m"));
         assert!(p.is_stream() && !p.asked_for_usage());
-        let p = Peek::parse(br#"{"stream":true,"stream_options":{"include_usage":true,"x":1}}"#).unwrap();
+        let p = Peek::parse(br#"{"stream":true,"stream_options":{"include_usage":true,"x":1}}"#)
+            .unwrap();
         assert!(p.asked_for_usage());
-        for bad in [&b""[..], b"  ", b"[1]", b"{\"model\":", b"not json", b"{\"model\":5}"] {
+        for bad in [
+            &b""[..],
+            b"  ",
+            b"[1]",
+            b"{\"model\":",
+            b"not json",
+            b"{\"model\":5}",
+        ] {
             let e = Peek::parse(bad).unwrap_err();
-            assert_eq!(e.status, http::StatusCode::BAD_REQUEST, "{:?}", String::from_utf8_lossy(bad));
+            assert_eq!(
+                e.status,
+                http::StatusCode::BAD_REQUEST,
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
         }
     }
 
     #[test]
     fn include_usage_is_added_without_losing_fields() {
-        let out = with_include_usage(br#"{"model":"m","stream":true,"stream_options":{"include_obfuscation":false}}"#).unwrap();
+        let out = with_include_usage(
+            br#"{"model":"m","stream":true,"stream_options":{"include_obfuscation":false}}"#,
+        )
+        .unwrap();
         let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(v["stream_options"]["include_usage"], true);
         assert_eq!(v["stream_options"]["include_obfuscation"], false);
@@ -128,12 +162,19 @@ mod tests {
 
     #[tokio::test]
     async fn oversize_bodies_are_refused() {
-        let err = read_limited(&HeaderMap::new(), Body::from(vec![b'x'; 11]), 10).await.unwrap_err();
+        let err = read_limited(&HeaderMap::new(), Body::from(vec![b'x'; 11]), 10)
+            .await
+            .unwrap_err();
         assert_eq!(err.status, http::StatusCode::PAYLOAD_TOO_LARGE);
-        let ok = read_limited(&HeaderMap::new(), Body::from(vec![b'x'; 10]), 10).await.unwrap();
+        let ok = read_limited(&HeaderMap::new(), Body::from(vec![b'x'; 10]), 10)
+            .await
+            .unwrap();
         assert_eq!(ok.len(), 10);
         let mut h = HeaderMap::new();
-        h.insert(http::header::CONTENT_LENGTH, http::HeaderValue::from_static("999"));
+        h.insert(
+            http::header::CONTENT_LENGTH,
+            http::HeaderValue::from_static("999"),
+        );
         let err = read_limited(&h, Body::empty(), 10).await.unwrap_err();
         assert_eq!(err.status, http::StatusCode::PAYLOAD_TOO_LARGE);
     }

@@ -23,7 +23,7 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 enum Mode {
     Sse {
         parser: SseParser,
-        acc: Option<StreamAccumulator>,
+        acc: Option<Box<StreamAccumulator>>,
         /// The gateway asked for usage the client did not: hide it.
         rewrite: bool,
         events: Vec<SseEvent>,
@@ -46,25 +46,63 @@ pub struct TeeBody {
 }
 
 impl TeeBody {
-    pub fn sse(inner: Incoming, rec: Recording, deadline: Pin<Box<Sleep>>, provider: Provider, status: u16, rewrite: bool) -> Self {
+    pub fn sse(
+        inner: Incoming,
+        rec: Recording,
+        deadline: Pin<Box<Sleep>>,
+        provider: Provider,
+        status: u16,
+        rewrite: bool,
+    ) -> Self {
         let mode = Mode::Sse {
             parser: SseParser::default(),
-            acc: Some(StreamAccumulator::new(provider)),
+            acc: Some(Box::new(StreamAccumulator::new(provider))),
             rewrite,
             events: Vec::new(),
         };
-        TeeBody { inner, rec: Some(rec), deadline, mode, provider, status, out: VecDeque::new() }
+        TeeBody {
+            inner,
+            rec: Some(rec),
+            deadline,
+            mode,
+            provider,
+            status,
+            out: VecDeque::new(),
+        }
     }
 
-    pub fn plain(inner: Incoming, rec: Recording, deadline: Pin<Box<Sleep>>, provider: Provider, status: u16, cap: usize) -> Self {
-        let mode = Mode::Plain { buf: BytesMut::new(), cap, truncated: false };
-        TeeBody { inner, rec: Some(rec), deadline, mode, provider, status, out: VecDeque::new() }
+    pub fn plain(
+        inner: Incoming,
+        rec: Recording,
+        deadline: Pin<Box<Sleep>>,
+        provider: Provider,
+        status: u16,
+        cap: usize,
+    ) -> Self {
+        let mode = Mode::Plain {
+            buf: BytesMut::new(),
+            cap,
+            truncated: false,
+        };
+        TeeBody {
+            inner,
+            rec: Some(rec),
+            deadline,
+            mode,
+            provider,
+            status,
+            out: VecDeque::new(),
+        }
     }
 
     /// Looks at one chunk; returns it if it is to be forwarded as is.
     fn observe(&mut self, data: Bytes) -> Option<Bytes> {
         match &mut self.mode {
-            Mode::Plain { buf, cap, truncated } => {
+            Mode::Plain {
+                buf,
+                cap,
+                truncated,
+            } => {
                 let room = cap.saturating_sub(buf.len());
                 if data.len() > room {
                     *truncated = true;
@@ -72,7 +110,12 @@ impl TeeBody {
                 buf.extend_from_slice(&data[..data.len().min(room)]);
                 Some(data)
             }
-            Mode::Sse { parser, acc, rewrite, events } => {
+            Mode::Sse {
+                parser,
+                acc,
+                rewrite,
+                events,
+            } => {
                 parser.push(&data, events);
                 let rewrite = *rewrite;
                 let first = drain_events(events, acc, rewrite, &mut self.out);
@@ -84,7 +127,11 @@ impl TeeBody {
                         }
                     }
                 }
-                if rewrite { None } else { Some(data) }
+                if rewrite {
+                    None
+                } else {
+                    Some(data)
+                }
             }
         }
     }
@@ -100,24 +147,36 @@ impl TeeBody {
                 let truncated = *truncated;
                 rec.finish(|t| finish_plain(t, provider, status, body, truncated));
             }
-            Mode::Sse { parser, acc, rewrite, events } => {
+            Mode::Sse {
+                parser,
+                acc,
+                rewrite,
+                events,
+            } => {
                 parser.finish(events);
                 drain_events(events, acc, *rewrite, &mut self.out);
-                let summary = acc.take().map(StreamAccumulator::finish);
+                let summary = acc.take().map(|a| a.finish());
                 rec.finish(|t| {
-                    t.outcome = if status >= 400 { Outcome::UpstreamError } else { Outcome::Ok };
+                    t.outcome = if status >= 400 {
+                        Outcome::UpstreamError
+                    } else {
+                        Outcome::Ok
+                    };
                     if let Some(s) = summary {
                         t.usage = s.usage;
                         t.model = s.model.or(t.model.take());
                         if let Some(m) = s.message {
-                            t.response_body = serde_json::to_vec(&m).map(Bytes::from).unwrap_or_default();
+                            t.response_body =
+                                serde_json::to_vec(&m).map(Bytes::from).unwrap_or_default();
                         }
                         if let Some(e) = s.error {
                             t.outcome = Outcome::UpstreamError;
                             t.error = Some(e);
                         } else if !s.complete && status < 400 {
                             t.outcome = Outcome::UpstreamError;
-                            t.error = Some("stream ended before the provider finished the message".into());
+                            t.error = Some(
+                                "stream ended before the provider finished the message".into(),
+                            );
                         }
                     }
                 });
@@ -128,7 +187,7 @@ impl TeeBody {
     fn finish_failed(&mut self, outcome: Outcome, error: String) {
         let Some(rec) = self.rec.take() else { return };
         let partial = match &mut self.mode {
-            Mode::Sse { acc, .. } => acc.take().map(StreamAccumulator::finish),
+            Mode::Sse { acc, .. } => acc.take().map(|a| a.finish()),
             Mode::Plain { .. } => None,
         };
         rec.finish(|t| {
@@ -147,7 +206,12 @@ impl TeeBody {
 
 /// Feeds parsed events to the accumulator and, when rewriting, queues what the client gets.
 /// Returns true if one of them carried the first content token.
-fn drain_events(events: &mut Vec<SseEvent>, acc: &mut Option<StreamAccumulator>, rewrite: bool, out: &mut VecDeque<Bytes>) -> bool {
+fn drain_events(
+    events: &mut Vec<SseEvent>,
+    acc: &mut Option<Box<StreamAccumulator>>,
+    rewrite: bool,
+    out: &mut VecDeque<Bytes>,
+) -> bool {
     let mut first = false;
     for ev in events.drain(..) {
         if let Some(a) = acc.as_mut() {
@@ -163,21 +227,32 @@ fn drain_events(events: &mut Vec<SseEvent>, acc: &mut Option<StreamAccumulator>,
 }
 
 fn finish_plain(t: &mut Trace, provider: Provider, status: u16, body: Bytes, truncated: bool) {
-    t.outcome = if status >= 400 { Outcome::UpstreamError } else { Outcome::Ok };
+    t.outcome = if status >= 400 {
+        Outcome::UpstreamError
+    } else {
+        Outcome::Ok
+    };
     if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&body) {
         if status < 400 {
             t.usage = usage_from_response(provider, &v);
             t.model = model_from_response(&v).or(t.model.take());
         } else {
             let msg = v.pointer("/error/message").and_then(|m| m.as_str());
-            t.error = Some(msg.map(str::to_string).unwrap_or_else(|| format!("upstream answered {status}")));
+            t.error = Some(
+                msg.map(str::to_string)
+                    .unwrap_or_else(|| format!("upstream answered {status}")),
+            );
         }
     } else if status >= 400 {
         t.error = Some(format!("upstream answered {status}"));
     }
     if truncated {
         let note = "response body larger than the recording limit; stored truncated";
-        t.error = Some(t.error.take().map_or_else(|| note.to_string(), |e| format!("{e}; {note}")));
+        t.error = Some(
+            t.error
+                .take()
+                .map_or_else(|| note.to_string(), |e| format!("{e}; {note}")),
+        );
     }
     t.response_body = body;
 }
@@ -186,7 +261,10 @@ impl Body for TeeBody {
     type Data = Bytes;
     type Error = BoxError;
 
-    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let this = self.get_mut();
         loop {
             if let Some(b) = this.out.pop_front() {
@@ -196,14 +274,20 @@ impl Body for TeeBody {
                 return Poll::Ready(None);
             }
             if this.deadline.as_mut().poll(cx).is_ready() {
-                this.finish_failed(Outcome::Timeout, "upstream did not finish within the timeout".into());
+                this.finish_failed(
+                    Outcome::Timeout,
+                    "upstream did not finish within the timeout".into(),
+                );
                 return Poll::Ready(Some(Err("upstream timed out".into())));
             }
             match Pin::new(&mut this.inner).poll_frame(cx) {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(None) => this.finish_end(),
                 Poll::Ready(Some(Err(e))) => {
-                    this.finish_failed(Outcome::UpstreamError, format!("upstream connection failed mid-response: {e}"));
+                    this.finish_failed(
+                        Outcome::UpstreamError,
+                        format!("upstream connection failed mid-response: {e}"),
+                    );
                     return Poll::Ready(Some(Err(Box::new(e))));
                 }
                 Poll::Ready(Some(Ok(frame))) => match frame.into_data() {

@@ -24,6 +24,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "analytics",
         sql: include_str!("../../migrations/sqlite/0002_analytics.sql"),
     },
+    Migration {
+        version: 3,
+        name: "search_indexes",
+        sql: include_str!("../../migrations/sqlite/0003_search_indexes.sql"),
+    },
 ];
 
 /// Applies the migrations not yet recorded. Idempotent; safe when another

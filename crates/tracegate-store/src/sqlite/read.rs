@@ -14,12 +14,13 @@ use crate::error::StoreError;
 use crate::model::{StorageStats, TraceDetail, TraceSummary};
 
 /// The summary columns, in the order [`summary`] reads them.
-const SUMMARY_COLUMNS: &str = "t.id, t.ts, t.upstream, t.provider, t.endpoint, t.method,
+pub(super) const SUMMARY_COLUMNS: &str = "t.id, t.ts, t.upstream, t.provider, t.endpoint, t.method,
     t.model_requested, t.model, t.stream, t.status, t.outcome, t.error, t.duration_ms, t.ttft_ms,
     t.input_tokens, t.output_tokens, t.cache_read_tokens, t.cache_write_tokens, t.total_tokens,
-    t.cost_usd, t.account, t.client_ip, t.user_agent, t.metadata";
+    t.cost_usd, t.account, t.client_ip, t.user_agent, t.metadata,
+    t.conversation_id, t.parent_id, t.branch, t.link_kind";
 /// How many columns [`SUMMARY_COLUMNS`] has.
-const SUMMARY_LEN: usize = 24;
+pub(super) const SUMMARY_LEN: usize = 28;
 
 /// Newest first, at most `limit`.
 pub(super) fn recent(c: &Connection, limit: u32) -> Result<Vec<TraceSummary>, StoreError> {
@@ -186,7 +187,7 @@ fn file_len(path: &Path) -> Result<u64, StoreError> {
 }
 
 /// Reads the [`SUMMARY_COLUMNS`] of a row.
-fn summary(r: &Row<'_>) -> rusqlite::Result<TraceSummary> {
+pub(super) fn summary(r: &Row<'_>) -> rusqlite::Result<TraceSummary> {
     let id: Vec<u8> = r.get(0)?;
     let ts: i64 = r.get(1)?;
     let provider: String = r.get(3)?;
@@ -223,6 +224,13 @@ fn summary(r: &Row<'_>) -> rusqlite::Result<TraceSummary> {
             .map(|m| serde_json::from_str(&m))
             .transpose()
             .map_err(|e| bad(23, Type::Text, e))?,
+        conversation_id: r.get(24)?,
+        parent_id: r.get(25)?,
+        branch: r
+            .get::<_, Option<i64>>(26)?
+            .map(|b| u32::try_from(b).map_err(|e| bad(26, Type::Integer, e)))
+            .transpose()?,
+        link_kind: r.get(27)?,
     })
 }
 

@@ -1,74 +1,154 @@
-//! Writing traces: one transaction per batch, bodies split and stored once.
+//! Writing traces: one transaction per batch. Bodies are split and stored
+//! once (see the `body` module), and everything the analytics read is kept
+//! current in the same transaction: conversation links and totals, the
+//! full-text index and the rollups.
+//!
+//! The CPU work (splitting and hashing bodies, parsing them for link keys and
+//! text, summing the rollups) happens in [`prepare`], before the write lock
+//! is taken; the lock is held for lookups, linking and the writes.
+
+mod bodies;
+mod conversations;
+mod fts;
+mod links;
+mod rollups;
 
 use rusqlite::{params, Connection, Transaction, TransactionBehavior};
+use serde_json::Value;
+use tracegate_core::conversation::{LinkedTrace, DEFAULT_MAX_TRACES};
 use tracegate_core::Trace;
 
-use crate::body::{
-    decompose_request, decompose_response, encode, ChainNode, Codec, Decomposed, Hash,
-};
+use crate::body::{decompose_request, decompose_response, Decomposed};
 use crate::error::StoreError;
 use crate::model::total_tokens;
+use conversations::Conversations;
+use links::{LinkInput, StoreLinker};
+use rollups::Rollups;
 
-/// A trace with its bodies split, ready to be written.
-pub(super) struct Prepared {
+/// A trace with its bodies split and its analytics inputs computed.
+struct Prepared {
     trace: Trace,
+    id: String,
     request: Option<Decomposed>,
     response: Option<Decomposed>,
+    link: Option<LinkInput>,
+    text: String,
 }
 
-/// Splits and hashes the bodies of a batch. Pure CPU work: runs on a blocking
-/// thread before the writer connection is taken, so the write lock is held only
-/// for lookups, compression of new content and the inserts.
-pub(super) fn prepare(traces: Vec<Trace>) -> Result<Vec<Prepared>, StoreError> {
-    traces
+/// A batch ready to be written.
+pub(super) struct Batch {
+    traces: Vec<Prepared>,
+    rollups: Rollups,
+}
+
+/// Prepares a batch for writing. Pure CPU work: runs on a blocking thread
+/// before the writer connection is taken.
+pub(super) fn prepare(traces: Vec<Trace>) -> Result<Batch, StoreError> {
+    let mut rollups = Rollups::default();
+    let traces = traces
         .into_iter()
         .map(|trace| {
             let request = decompose_request(&trace.request_body)?;
             let response = decompose_response(&trace.response_body)?;
+            let request_json = parse(&trace.request_body);
+            let response_json = parse(&trace.response_body);
+            rollups.add(&trace);
             Ok(Prepared {
+                id: trace.id.to_string(),
+                link: LinkInput::of(&trace, request_json.as_ref(), response_json.as_ref()),
+                text: fts::document(&trace, request_json.as_ref(), response_json.as_ref()),
                 trace,
                 request,
                 response,
             })
         })
-        .collect()
+        .collect::<Result<_, StoreError>>()?;
+    Ok(Batch { traces, rollups })
 }
 
-/// Inserts every trace of the batch in one transaction, or none of them.
-pub(super) fn insert_batch(c: &mut Connection, prepared: &[Prepared]) -> Result<(), StoreError> {
-    let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    for Prepared {
-        trace,
-        request,
-        response,
-    } in prepared
-    {
-        let rowid = insert_trace(&tx, trace)?;
-        let request = request.as_ref().map(|d| store_body(&tx, d)).transpose()?;
-        let response = response.as_ref().map(|d| store_body(&tx, d)).transpose()?;
-        if request.is_some() || response.is_some() {
-            let (req_codec, req) = split(request);
-            let (resp_codec, resp) = split(response);
-            tx.prepare_cached(
-                "INSERT INTO trace_bodies (trace_rowid, request_codec, request, response_codec, response)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?
-            .execute(params![rowid, req_codec, req, resp_codec, resp])?;
-        }
+/// A body as JSON, `None` when it is empty or not JSON.
+fn parse(body: &[u8]) -> Option<Value> {
+    if body.is_empty() {
+        return None;
     }
+    serde_json::from_slice(body).ok()
+}
+
+/// The writer connection and the conversation linker that goes with it.
+pub(super) struct Writer {
+    pub(super) conn: Connection,
+    /// `None` when it must be rebuilt from the database before the next batch.
+    linker: Option<StoreLinker>,
+    /// Traces the linker remembers.
+    capacity: usize,
+}
+
+impl Writer {
+    /// Wraps a migrated connection, rebuilding the linker from what is stored.
+    pub(super) fn new(conn: Connection) -> Result<Writer, StoreError> {
+        let linker = StoreLinker::rebuild(&conn, DEFAULT_MAX_TRACES)?;
+        Ok(Writer {
+            conn,
+            linker: Some(linker),
+            capacity: DEFAULT_MAX_TRACES,
+        })
+    }
+
+    /// Makes the linker remember `capacity` traces, rebuilding it.
+    #[cfg(test)]
+    pub(super) fn set_linker_capacity(&mut self, capacity: usize) -> Result<(), StoreError> {
+        self.linker = Some(StoreLinker::rebuild(&self.conn, capacity)?);
+        self.capacity = capacity;
+        Ok(())
+    }
+
+    /// Writes every trace of the batch in one transaction, or none of them.
+    pub(super) fn insert_batch(&mut self, batch: &Batch) -> Result<(), StoreError> {
+        let mut linker = match self.linker.take() {
+            Some(linker) => linker,
+            None => StoreLinker::rebuild(&self.conn, self.capacity)?,
+        };
+        let written = write(&mut self.conn, &mut linker, batch);
+        self.linker = match written {
+            Ok(()) => Some(linker),
+            // The linker may remember traces that were rolled back.
+            Err(_) => StoreLinker::rebuild(&self.conn, self.capacity)
+                .inspect_err(|e| tracing::warn!(error = %e, "rebuilding the conversation linker"))
+                .ok(),
+        };
+        written
+    }
+}
+
+fn write(c: &mut Connection, linker: &mut StoreLinker, batch: &Batch) -> Result<(), StoreError> {
+    let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut conversations = Conversations::default();
+    for p in &batch.traces {
+        let linked = p
+            .link
+            .as_ref()
+            .map(|input| linker.link(&tx, &p.trace, &p.id, input, &conversations))
+            .transpose()?;
+        let rowid = insert_trace(&tx, &p.trace, linked.as_ref())?;
+        bodies::store(&tx, rowid, p.request.as_ref(), p.response.as_ref())?;
+        if let (Some(input), Some(linked)) = (&p.link, &linked) {
+            input.insert(&tx, rowid)?;
+            conversations.add(&p.trace, &p.id, linked);
+        }
+        fts::insert(&tx, rowid, &p.text)?;
+    }
+    conversations.flush(&tx)?;
+    batch.rollups.flush(&tx)?;
     tx.commit()?;
     Ok(())
 }
 
-fn split(body: Option<(Codec, Vec<u8>)>) -> (Option<i64>, Option<Vec<u8>>) {
-    match body {
-        Some((codec, data)) => (Some(codec.id()), Some(data)),
-        None => (None, None),
-    }
-}
-
-/// Inserts the scalar fields; returns the new rowid.
-fn insert_trace(tx: &Transaction<'_>, t: &Trace) -> Result<i64, StoreError> {
+/// Inserts the scalar fields and the link; returns the new rowid.
+fn insert_trace(
+    tx: &Transaction<'_>,
+    t: &Trace,
+    linked: Option<&LinkedTrace>,
+) -> Result<i64, StoreError> {
     let metadata = t
         .metadata
         .as_ref()
@@ -81,10 +161,11 @@ fn insert_trace(tx: &Transaction<'_>, t: &Trace) -> Result<i64, StoreError> {
                 id, ts, upstream, provider, endpoint, method, model_requested, model,
                 stream, status, outcome, error, duration_ms, ttft_ms,
                 input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, total_tokens,
-                cost_usd, account, client_ip, user_agent, metadata
+                cost_usd, account, client_ip, user_agent, metadata,
+                conversation_id, parent_id, branch, link_kind
             ) VALUES (
                 ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,
-                ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24
+                ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28
             )",
         )?
         .execute(params![
@@ -112,6 +193,12 @@ fn insert_trace(tx: &Transaction<'_>, t: &Trace) -> Result<i64, StoreError> {
             t.client_ip,
             t.user_agent,
             metadata,
+            linked.map(|l| &l.conversation_id),
+            linked
+                .and_then(|l| l.parent_trace.as_ref())
+                .map(|p| &p.trace_id),
+            linked.map(|l| l.branch),
+            linked.map(|l| l.kind.as_str()),
         ]);
     match inserted {
         Ok(_) => Ok(tx.last_insert_rowid()),
@@ -134,57 +221,5 @@ fn int(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 
-/// Stores a body's blobs and chains; returns the encoded skeleton.
-fn store_body(tx: &Transaction<'_>, d: &Decomposed) -> Result<(Codec, Vec<u8>), StoreError> {
-    for (hash, raw) in &d.blobs {
-        put_blob(tx, hash, raw)?;
-    }
-    for chain in &d.chains {
-        put_chain(tx, chain)?;
-    }
-    encode(&d.skeleton)
-}
-
-/// Stores content unless its hash is already there (then it is not even compressed).
-fn put_blob(tx: &Transaction<'_>, hash: &Hash, raw: &[u8]) -> Result<(), StoreError> {
-    let key = &hash.as_bytes()[..];
-    if tx
-        .prepare_cached("SELECT 1 FROM blobs WHERE hash = ?1")?
-        .exists([key])?
-    {
-        return Ok(());
-    }
-    let (codec, data) = encode(raw)?;
-    tx.prepare_cached(
-        "INSERT OR IGNORE INTO blobs (hash, codec, size, data) VALUES (?1, ?2, ?3, ?4)",
-    )?
-    .execute(params![key, codec.id(), raw.len() as i64, data])?;
-    Ok(())
-}
-
-/// Stores the nodes of a chain (root first) that are not stored yet.
-///
-/// A node is only ever written together with its ancestors, so the newest
-/// stored node found walking back from the head marks where new ones start.
-fn put_chain(tx: &Transaction<'_>, nodes: &[ChainNode]) -> Result<(), StoreError> {
-    let mut exists = tx.prepare_cached("SELECT 1 FROM msg_nodes WHERE hash = ?1")?;
-    let mut first_new = 0;
-    for (i, node) in nodes.iter().enumerate().rev() {
-        if exists.exists([&node.hash.as_bytes()[..]])? {
-            first_new = i + 1;
-            break;
-        }
-    }
-    let mut insert = tx.prepare_cached(
-        "INSERT OR IGNORE INTO msg_nodes (hash, parent, blob) VALUES (?1, ?2, ?3)",
-    )?;
-    for node in nodes.get(first_new..).unwrap_or_default() {
-        put_blob(tx, &node.blob, &node.raw)?;
-        insert.execute(params![
-            &node.hash.as_bytes()[..],
-            node.parent.as_ref().map(|p| &p.as_bytes()[..]),
-            &node.blob.as_bytes()[..],
-        ])?;
-    }
-    Ok(())
-}
+#[cfg(test)]
+mod tests;

@@ -21,15 +21,41 @@ const MODELS: &[(&str, u32, Provider)] = &[
     ("o3", 4, Provider::Openai),
     ("gpt-5-mini", 4, Provider::Openai),
 ];
-const TEAMS: &[&str] = &["search", "billing", "infra", "mobile", "growth", "data", "support", "security"];
+const TEAMS: &[&str] = &[
+    "search", "billing", "infra", "mobile", "growth", "data", "support", "security",
+];
 /// Words that recur across the corpus with different frequencies, so full-text queries
 /// range from selective to common.
 const TOPICS: &[&str] = &[
-    "latency", "timeout", "database", "index", "migration", "deadlock", "kubernetes", "retry",
-    "invoice", "refund", "tokenizer", "embedding", "cache", "postgres", "redis", "queue",
-    "checkout", "login", "oauth", "websocket", "terraform", "regression", "benchmark", "profiler",
+    "latency",
+    "timeout",
+    "database",
+    "index",
+    "migration",
+    "deadlock",
+    "kubernetes",
+    "retry",
+    "invoice",
+    "refund",
+    "tokenizer",
+    "embedding",
+    "cache",
+    "postgres",
+    "redis",
+    "queue",
+    "checkout",
+    "login",
+    "oauth",
+    "websocket",
+    "terraform",
+    "regression",
+    "benchmark",
+    "profiler",
 ];
-const SYLLABLES: &[&str] = &["ka", "lo", "mi", "ter", "van", "qu", "ex", "dor", "pi", "sel", "un", "ra", "zo", "bri", "fen", "gal"];
+const SYLLABLES: &[&str] = &[
+    "ka", "lo", "mi", "ter", "van", "qu", "ex", "dor", "pi", "sel", "un", "ra", "zo", "bri", "fen",
+    "gal",
+];
 
 /// Generates traces in time order, `total` of them spread over `days` days up to now.
 pub struct Corpus {
@@ -85,11 +111,16 @@ impl Corpus {
             return TOPICS[i.min(TOPICS.len() - 1)].to_string();
         }
         let n = self.rng.random_range(1..=3);
-        (0..n).map(|_| SYLLABLES[self.rng.random_range(0..SYLLABLES.len())]).collect()
+        (0..n)
+            .map(|_| SYLLABLES[self.rng.random_range(0..SYLLABLES.len())])
+            .collect()
     }
 
     fn sentence(&mut self, words: usize) -> String {
-        (0..words).map(|_| self.word()).collect::<Vec<_>>().join(" ")
+        (0..words)
+            .map(|_| self.word())
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 
     fn pick_account(&mut self) -> String {
@@ -118,7 +149,8 @@ impl Corpus {
     }
 
     fn next_trace(&mut self) -> Trace {
-        let ts = self.start + ChronoDuration::milliseconds((self.made as f64 * self.step_ms) as i64);
+        let ts =
+            self.start + ChronoDuration::milliseconds((self.made as f64 * self.step_ms) as i64);
         self.made += 1;
         // Continue a live conversation most of the time, else start one.
         let idx = if !self.conversations.is_empty() && self.rng.random_ratio(4, 5) {
@@ -128,14 +160,22 @@ impl Corpus {
             let account = self.pick_account();
             let team = TEAMS[self.rng.random_range(0..TEAMS.len())];
             let turns_left = self.lognormal(4.0, 1.0).clamp(1.0, 40.0) as u32;
-            self.conversations.push(Conversation { account, model, provider, messages: Vec::new(), turns_left, team });
+            self.conversations.push(Conversation {
+                account,
+                model,
+                provider,
+                messages: Vec::new(),
+                turns_left,
+                team,
+            });
             if self.conversations.len() > 200 {
                 self.conversations.swap_remove(0);
             }
             self.conversations.len() - 1
         };
-        let question = self.sentence(self.rng.random_range(6..30));
-        let answer = self.sentence(self.rng.random_range(10..60));
+        let (qn, an) = (self.rng.random_range(6..30), self.rng.random_range(10..60));
+        let question = self.sentence(qn);
+        let answer = self.sentence(an);
         let duration = self.lognormal(1800.0, 0.9).clamp(40.0, 120_000.0);
         let ttft = (duration * self.rng.random_range(0.05..0.5)).max(20.0);
         let roll = self.rng.random_range(0..1000);
@@ -149,13 +189,24 @@ impl Corpus {
         };
         let output = self.lognormal(300.0, 1.0).clamp(1.0, 8000.0) as u64;
         let c = &mut self.conversations[idx];
-        c.messages.push(json!({ "role": "user", "content": question }));
+        c.messages
+            .push(json!({ "role": "user", "content": question }));
         let (endpoint, request) = match c.provider {
-            Provider::Anthropic => ("/v1/messages", json!({ "model": c.model, "max_tokens": 4096, "stream": true, "messages": c.messages })),
-            Provider::Openai => ("/v1/chat/completions", json!({ "model": c.model, "stream": true, "messages": c.messages })),
+            Provider::Anthropic => (
+                "/v1/messages",
+                json!({ "model": c.model, "max_tokens": 4096, "stream": true, "messages": c.messages }),
+            ),
+            Provider::Openai => (
+                "/v1/chat/completions",
+                json!({ "model": c.model, "stream": true, "messages": c.messages }),
+            ),
         };
         let history_tokens = request.to_string().len() as u64 / 4;
-        let cached = if c.provider == Provider::Anthropic && c.messages.len() > 2 { history_tokens * 8 / 10 } else { 0 };
+        let cached = if c.provider == Provider::Anthropic && c.messages.len() > 2 {
+            history_tokens * 8 / 10
+        } else {
+            0
+        };
         let usage = Usage {
             input_tokens: Some(history_tokens - cached + 50),
             output_tokens: Some(output),
@@ -163,16 +214,25 @@ impl Corpus {
             cache_write_tokens: (c.provider == Provider::Anthropic).then_some(0),
         };
         let response = match c.provider {
-            Provider::Anthropic => json!({ "id": "msg_x", "type": "message", "role": "assistant", "model": c.model,
+            Provider::Anthropic => {
+                json!({ "id": "msg_x", "type": "message", "role": "assistant", "model": c.model,
                 "content": [{ "type": "text", "text": answer }], "stop_reason": "end_turn", "stop_sequence": null,
-                "usage": { "input_tokens": usage.input_tokens, "output_tokens": output } }),
-            Provider::Openai => json!({ "id": "chatcmpl-x", "object": "chat.completion", "model": c.model,
+                "usage": { "input_tokens": usage.input_tokens, "output_tokens": output } })
+            }
+            Provider::Openai => {
+                json!({ "id": "chatcmpl-x", "object": "chat.completion", "model": c.model,
                 "choices": [{ "index": 0, "message": { "role": "assistant", "content": answer }, "finish_reason": "stop" }],
-                "usage": { "prompt_tokens": usage.input_tokens, "completion_tokens": output } }),
+                "usage": { "prompt_tokens": usage.input_tokens, "completion_tokens": output } })
+            }
         };
-        c.messages.push(json!({ "role": "assistant", "content": answer }));
+        c.messages
+            .push(json!({ "role": "assistant", "content": answer }));
         let mut t = Trace::begin(c.provider, "POST", endpoint);
-        t.id = uuid::Uuid::new_v7(uuid::Timestamp::from_unix(uuid::NoContext, ts.timestamp() as u64, ts.timestamp_subsec_nanos()));
+        t.id = uuid::Uuid::new_v7(uuid::Timestamp::from_unix(
+            uuid::NoContext,
+            ts.timestamp() as u64,
+            ts.timestamp_subsec_nanos(),
+        ));
         t.started_at = ts;
         t.upstream = Some(c.provider.as_str().to_string());
         t.model_requested = Some(c.model.to_string());
@@ -191,7 +251,9 @@ impl Corpus {
         t.account = Some(c.account.clone());
         t.client_ip = Some("10.0.0.7".into());
         t.user_agent = Some("bench-agent/1.0".into());
-        t.metadata = Some(json!({ "team": c.team, "env": if c.account.ends_with('7') { "dev" } else { "prod" } }));
+        t.metadata = Some(
+            json!({ "team": c.team, "env": if c.account.ends_with('7') { "dev" } else { "prod" } }),
+        );
         t.request_body = Bytes::from(request.to_string());
         c.turns_left = c.turns_left.saturating_sub(1);
         if c.turns_left == 0 {

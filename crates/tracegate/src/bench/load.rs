@@ -35,12 +35,21 @@ impl LoadResult {
 }
 
 /// Sends `rate` requests per second for `duration`, then waits (at most `drain`) for the last.
-pub async fn open_loop(client: &HttpClient, shot: Arc<Shot>, rate: u32, duration: Duration, drain: Duration) -> LoadResult {
+pub async fn open_loop(
+    client: &HttpClient,
+    shot: Arc<Shot>,
+    rate: u32,
+    duration: Duration,
+    drain: Duration,
+) -> LoadResult {
     let total = (f64::from(rate) * duration.as_secs_f64()).round() as u64;
     let interval = Duration::from_secs_f64(1.0 / f64::from(rate.max(1)));
     let start = Instant::now();
     let mut set = JoinSet::new();
-    let mut result = LoadResult { sent: total, ..LoadResult::default() };
+    let mut result = LoadResult {
+        sent: total,
+        ..LoadResult::default()
+    };
     for i in 0..total {
         let due = start + interval.mul_f64(i as f64);
         tokio::time::sleep_until(due.into()).await;

@@ -18,18 +18,38 @@ pub struct Proc {
 
 impl Proc {
     /// Starts `tracegate <args>` and waits until `ready_path` answers 200.
-    pub async fn start(client: &HttpClient, args: &[&str], env: &[(&str, &str)], addr: SocketAddr, ready_path: &str) -> anyhow::Result<Proc> {
+    pub async fn start(
+        client: &HttpClient,
+        args: &[&str],
+        env: &[(&str, &str)],
+        addr: SocketAddr,
+        ready_path: &str,
+    ) -> anyhow::Result<Proc> {
         let exe = std::env::current_exe().context("cannot find the tracegate executable")?;
         let mut cmd = Command::new(exe);
-        cmd.args(args).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::inherit()).kill_on_drop(true);
+        cmd.args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true);
         for (k, v) in env {
             cmd.env(k, v);
         }
-        let child = cmd.spawn().with_context(|| format!("cannot start tracegate {}", args.join(" ")))?;
+        let child = cmd
+            .spawn()
+            .with_context(|| format!("cannot start tracegate {}", args.join(" ")))?;
         let proc = Proc { child };
         let url = format!("http://{addr}{ready_path}");
         for _ in 0..200 {
-            if let Ok((status, _, _)) = crate::client::send(client, http::Method::GET, &url, &[("anthropic-version", "2023-06-01")], bytes::Bytes::new()).await {
+            if let Ok((status, _, _)) = crate::client::send(
+                client,
+                http::Method::GET,
+                &url,
+                &[("anthropic-version", "2023-06-01")],
+                bytes::Bytes::new(),
+            )
+            .await
+            {
                 if status.is_success() {
                     return Ok(proc);
                 }
@@ -48,7 +68,11 @@ impl Proc {
     /// Asks the process to stop (SIGTERM via `kill`) and waits for it.
     pub async fn stop(mut self) -> anyhow::Result<()> {
         if let Some(pid) = self.child.id() {
-            let _ = Command::new("kill").arg("-TERM").arg(pid.to_string()).status().await;
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(pid.to_string())
+                .status()
+                .await;
         }
         match tokio::time::timeout(Duration::from_secs(30), self.child.wait()).await {
             Ok(status) => {

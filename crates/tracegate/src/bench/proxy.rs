@@ -47,11 +47,21 @@ struct Phase {
 
 fn phase(r: &LoadResult) -> Phase {
     let s = Samples::new(r.latencies_ms.clone());
-    Phase { p50: s.pct(50.0), p99: s.pct(99.0), throughput: r.throughput(), errors: r.errors, n: s.len(), sent: r.sent }
+    Phase {
+        p50: s.pct(50.0),
+        p99: s.pct(99.0),
+        throughput: r.throughput(),
+        errors: r.errors,
+        n: s.len(),
+        sent: r.sent,
+    }
 }
 
 pub async fn run(args: ProxyBenchArgs) -> anyhow::Result<()> {
-    anyhow::ensure!(args.rate > 0 && args.duration > 0 && args.rounds > 0, "--rate, --duration and --rounds must be positive");
+    anyhow::ensure!(
+        args.rate > 0 && args.duration > 0 && args.rounds > 0,
+        "--rate, --duration and --rounds must be positive"
+    );
     let client = http_client();
     let dir = std::env::temp_dir().join(format!("tracegate-bench-{}", uuid::Uuid::now_v7()));
     std::fs::create_dir_all(&dir)?;
@@ -59,23 +69,58 @@ pub async fn run(args: ProxyBenchArgs) -> anyhow::Result<()> {
     let mock_addr = free_addr()?;
     let mock_listen = mock_addr.to_string();
     let tokens = args.output_tokens.to_string();
-    let mock = Proc::start(&client, &["mock-upstream", "--listen", &mock_listen, "--output-tokens", &tokens], &[("TRACEGATE_LOG", "warn")], mock_addr, "/v1/models").await?;
+    let mock = Proc::start(
+        &client,
+        &[
+            "mock-upstream",
+            "--listen",
+            &mock_listen,
+            "--output-tokens",
+            &tokens,
+        ],
+        &[("TRACEGATE_LOG", "warn")],
+        mock_addr,
+        "/v1/models",
+    )
+    .await?;
 
     let gw_addr = free_addr()?;
     let config = dir.join("bench.toml");
     std::fs::write(&config, format!("[[upstreams]]\nname = \"anthropic\"\nkind = \"anthropic\"\nbase_url = \"http://{mock_addr}\"\n"))?;
     let db = dir.join("bench.db");
-    let (gw_listen, config_s, db_s) = (gw_addr.to_string(), config.display().to_string(), db.display().to_string());
-    let gateway = Proc::start(&client, &["serve", "--listen", &gw_listen, "--config", &config_s, "--db", &db_s], &[("TRACEGATE_LOG", "warn")], gw_addr, "/health").await?;
+    let (gw_listen, config_s, db_s) = (
+        gw_addr.to_string(),
+        config.display().to_string(),
+        db.display().to_string(),
+    );
+    let gateway = Proc::start(
+        &client,
+        &[
+            "serve", "--listen", &gw_listen, "--config", &config_s, "--db", &db_s,
+        ],
+        &[("TRACEGATE_LOG", "warn")],
+        gw_addr,
+        "/health",
+    )
+    .await?;
 
     let body = request_body(args.stream, args.body_kib);
     let shot = |addr: std::net::SocketAddr| -> anyhow::Result<Arc<Shot>> {
         Ok(Arc::new(Shot {
             url: format!("http://{addr}/v1/messages").parse()?,
             headers: vec![
-                (http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json")),
-                (http::HeaderName::from_static("anthropic-version"), http::HeaderValue::from_static("2023-06-01")),
-                (http::HeaderName::from_static("x-api-key"), http::HeaderValue::from_static("bench-key")),
+                (
+                    http::header::CONTENT_TYPE,
+                    http::HeaderValue::from_static("application/json"),
+                ),
+                (
+                    http::HeaderName::from_static("anthropic-version"),
+                    http::HeaderValue::from_static("2023-06-01"),
+                ),
+                (
+                    http::HeaderName::from_static("x-api-key"),
+                    http::HeaderValue::from_static("bench-key"),
+                ),
             ],
             body: body.clone(),
         }))
@@ -87,17 +132,38 @@ pub async fn run(args: ProxyBenchArgs) -> anyhow::Result<()> {
     println!("tracegate bench proxy: rate={} req/s, duration={}s x {} rounds, stream={}, body~{} KiB, output_tokens={}",
         args.rate, args.duration, args.rounds, args.stream, args.body_kib, args.output_tokens);
     // Warm both paths (connections, caches) before measuring.
-    open_loop(&client, direct.clone(), args.rate, Duration::from_secs(1), drain).await;
-    open_loop(&client, via.clone(), args.rate, Duration::from_secs(1), drain).await;
+    open_loop(
+        &client,
+        direct.clone(),
+        args.rate,
+        Duration::from_secs(1),
+        drain,
+    )
+    .await;
+    open_loop(
+        &client,
+        via.clone(),
+        args.rate,
+        Duration::from_secs(1),
+        drain,
+    )
+    .await;
 
-    println!("{:<6} {:<8} {:>9} {:>9} {:>11} {:>7} {:>8} {:>8}", "round", "path", "p50 ms", "p99 ms", "req/s", "errors", "ok", "sent");
-    let (mut add50, mut add99, mut thr, mut dthr) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    println!(
+        "{:<6} {:<8} {:>9} {:>9} {:>11} {:>7} {:>8} {:>8}",
+        "round", "path", "p50 ms", "p99 ms", "req/s", "errors", "ok", "sent"
+    );
+    let (mut add50, mut add99, mut thr, mut dthr) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut errors = 0;
     for round in 1..=args.rounds {
         let d = phase(&open_loop(&client, direct.clone(), args.rate, phase_len, drain).await);
         let g = phase(&open_loop(&client, via.clone(), args.rate, phase_len, drain).await);
         for (name, p) in [("direct", &d), ("gateway", &g)] {
-            println!("{round:<6} {name:<8} {:>9.3} {:>9.3} {:>11.1} {:>7} {:>8} {:>8}", p.p50, p.p99, p.throughput, p.errors, p.n, p.sent);
+            println!(
+                "{round:<6} {name:<8} {:>9.3} {:>9.3} {:>11.1} {:>7} {:>8} {:>8}",
+                p.p50, p.p99, p.throughput, p.errors, p.n, p.sent
+            );
         }
         add50.push(g.p50 - d.p50);
         add99.push(g.p99 - d.p99);
@@ -107,25 +173,38 @@ pub async fn run(args: ProxyBenchArgs) -> anyhow::Result<()> {
     }
     let rss = gateway.peak_rss_bytes();
     let gw_url = format!("http://{gw_addr}/api/v1/recorder");
-    let recorder = send(&client, http::Method::GET, &gw_url, &[], Bytes::new()).await.ok().map(|(_, _, b)| String::from_utf8_lossy(&b).to_string());
+    let recorder = send(&client, http::Method::GET, &gw_url, &[], Bytes::new())
+        .await
+        .ok()
+        .map(|(_, _, b)| String::from_utf8_lossy(&b).to_string());
     gateway.stop().await?;
     mock.stop().await?;
 
     println!();
-    println!("added latency p50 (median of rounds): {:.3} ms", median(add50));
-    println!("added latency p99 (median of rounds): {:.3} ms", median(add99));
+    println!(
+        "added latency p50 (median of rounds): {:.3} ms",
+        median(add50)
+    );
+    println!(
+        "added latency p99 (median of rounds): {:.3} ms",
+        median(add99)
+    );
     println!("throughput via gateway (median): {:.1} req/s (direct {:.1} req/s), gateway errors: {errors}", median(thr), median(dthr));
     match rss {
         Some(b) => println!("gateway peak RSS: {:.1} MB", b as f64 / 1e6),
         None => println!("gateway peak RSS: not available"),
     }
-    println!("recorder: {}", recorder.unwrap_or_else(|| "not available".into()));
+    println!(
+        "recorder: {}",
+        recorder.unwrap_or_else(|| "not available".into())
+    );
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }
 
 fn request_body(stream: bool, kib: usize) -> Bytes {
-    let filler = "The quick brown fox checks why the service is slow. ".repeat((kib * 1024 / 52).max(1));
+    let filler =
+        "The quick brown fox checks why the service is slow. ".repeat((kib * 1024 / 52).max(1));
     let body = json!({
         "model": "claude-sonnet-4-5",
         "max_tokens": 1024,

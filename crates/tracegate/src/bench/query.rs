@@ -55,18 +55,34 @@ pub async fn run(args: QueryBenchArgs) -> anyhow::Result<()> {
             tmp.join("corpus.db")
         }
     };
-    anyhow::ensure!(args.reuse || !db.exists(), "{} exists: remove it or pass --reuse", db.display());
-    let config = Config { db: db.clone(), api_cache_entries: 0, ..Config::default() };
+    anyhow::ensure!(
+        args.reuse || !db.exists(),
+        "{} exists: remove it or pass --reuse",
+        db.display()
+    );
+    let config = Config {
+        db: db.clone(),
+        api_cache_entries: 0,
+        ..Config::default()
+    };
     let store = tracegate_server::open_store(&config).await?;
     if !args.reuse {
         generate(&*store, &args).await?;
     }
     let stats = store.stats().await?;
-    println!("corpus: {} traces, database {:.1} MB ({})", stats.trace_count, stats.total_bytes as f64 / 1e6, db.display());
+    println!(
+        "corpus: {} traces, database {:.1} MB ({})",
+        stats.trace_count,
+        stats.total_bytes as f64 / 1e6,
+        db.display()
+    );
 
     let gateway = Gateway::build(&config, store)?;
     let router = gateway.router.clone();
-    println!("{:<34} {:>6} {:>9} {:>9} {:>9} {:>9} {:>7}", "query class", "runs", "p50 ms", "p95 ms", "p99 ms", "qps", "errors");
+    println!(
+        "{:<34} {:>6} {:>9} {:>9} {:>9} {:>9} {:>7}",
+        "query class", "runs", "p50 ms", "p95 ms", "p99 ms", "qps", "errors"
+    );
     for class in classes(args.iterations) {
         let mut lat = Vec::with_capacity(class.iterations);
         let mut errors = 0;
@@ -86,12 +102,23 @@ pub async fn run(args: QueryBenchArgs) -> anyhow::Result<()> {
             lat.push(t0.elapsed().as_secs_f64() * 1000.0);
             if !status.is_success() {
                 errors += 1;
-                first_error.get_or_insert_with(|| format!("{uri}: {status} {}", String::from_utf8_lossy(&bytes)));
+                first_error.get_or_insert_with(|| {
+                    format!("{uri}: {status} {}", String::from_utf8_lossy(&bytes))
+                });
             }
         }
         let elapsed = started.elapsed();
         let s = Samples::new(lat);
-        println!("{:<34} {:>6} {:>9.2} {:>9.2} {:>9.2} {:>9.1} {:>7}", class.name, s.len(), s.pct(50.0), s.pct(95.0), s.pct(99.0), s.len() as f64 / elapsed.as_secs_f64(), errors);
+        println!(
+            "{:<34} {:>6} {:>9.2} {:>9.2} {:>9.2} {:>9.1} {:>7}",
+            class.name,
+            s.len(),
+            s.pct(50.0),
+            s.pct(95.0),
+            s.pct(99.0),
+            s.len() as f64 / elapsed.as_secs_f64(),
+            errors
+        );
         if let Some(e) = first_error {
             println!("  first error: {}", e.chars().take(300).collect::<String>());
         }
@@ -105,7 +132,9 @@ pub async fn run(args: QueryBenchArgs) -> anyhow::Result<()> {
 
 async fn generate(store: &dyn tracegate_store::Store, args: &QueryBenchArgs) -> anyhow::Result<()> {
     let bar = ProgressBar::new(args.traces);
-    bar.set_style(ProgressStyle::with_template("generating {bar:40} {pos}/{len} traces {per_sec} eta {eta}")?);
+    bar.set_style(ProgressStyle::with_template(
+        "generating {bar:40} {pos}/{len} traces {per_sec} eta {eta}",
+    )?);
     let mut corpus = Corpus::new(args.traces, args.days, args.seed);
     let started = Instant::now();
     loop {
@@ -119,44 +148,151 @@ async fn generate(store: &dyn tracegate_store::Store, args: &QueryBenchArgs) -> 
     }
     bar.finish_and_clear();
     let secs = started.elapsed().as_secs_f64();
-    println!("generated {} traces in {:.1} s ({:.0} traces/s through insert_batch)", args.traces, secs, args.traces as f64 / secs);
+    println!(
+        "generated {} traces in {:.1} s ({:.0} traces/s through insert_batch)",
+        args.traces,
+        secs,
+        args.traces as f64 / secs
+    );
     Ok(())
 }
 
-const MODELS: &[&str] = &["claude-sonnet-4-5", "claude-haiku-4-5", "gpt-4o-mini", "gpt-4.1", "claude-opus-4-5", "gpt-5"];
-const TERMS: &[&str] = &["latency", "timeout", "database", "index", "migration", "deadlock", "kubernetes", "retry", "invoice", "cache", "postgres", "checkout"];
+const MODELS: &[&str] = &[
+    "claude-sonnet-4-5",
+    "claude-haiku-4-5",
+    "gpt-4o-mini",
+    "gpt-4.1",
+    "claude-opus-4-5",
+    "gpt-5",
+];
+const TERMS: &[&str] = &[
+    "latency",
+    "timeout",
+    "database",
+    "index",
+    "migration",
+    "deadlock",
+    "kubernetes",
+    "retry",
+    "invoice",
+    "cache",
+    "postgres",
+    "checkout",
+];
 
 fn search(body: Value) -> (http::Method, String, Option<Value>) {
-    (http::Method::POST, "/api/v1/traces/search".into(), Some(body))
+    (
+        http::Method::POST,
+        "/api/v1/traces/search".into(),
+        Some(body),
+    )
 }
 
 fn classes(n: usize) -> Vec<Class> {
     let m = |i: usize| MODELS[i % MODELS.len()];
     let acct = |i: usize| format!("acct-{:02}", i % 60);
     vec![
-        Class { name: "simple equality, newest 50", iterations: n, make: Box::new(move |i| search(json!({ "filter": { "field": "model", "op": "eq", "value": m(i) }, "limit": 50 }))) },
-        Class { name: "comparison (duration_ms > X)", iterations: n, make: Box::new(|i| search(json!({ "filter": { "field": "duration_ms", "op": "gt", "value": 2000 + (i % 20) * 1000 }, "limit": 50 }))) },
-        Class { name: "IN of 3-5 values", iterations: n, make: Box::new(move |i| search(json!({ "filter": { "field": "model", "op": "in", "value": [m(i), m(i + 1), m(i + 2), m(i + 3)][..3 + i % 2] }, "limit": 50 }))) },
-        Class { name: "contains / starts_with (text)", iterations: n, make: Box::new(|i| if i % 2 == 0 {
-            search(json!({ "filter": { "field": "error", "op": "contains", "value": ["429", "500", "504", "timeout"][i % 4] }, "limit": 50 }))
-        } else {
-            search(json!({ "filter": { "field": "account", "op": "starts_with", "value": format!("acct-{}", i % 6) }, "limit": 50 }))
-        }) },
-        Class { name: "full-text", iterations: n, make: Box::new(|i| search(json!({ "q": TERMS[i % TERMS.len()], "limit": 50 }))) },
-        Class { name: "nested 3-5 levels", iterations: n, make: Box::new(move |i| search(json!({ "filter": { "and": [
+        Class {
+            name: "simple equality, newest 50",
+            iterations: n,
+            make: Box::new(move |i| {
+                search(
+                    json!({ "filter": { "field": "model", "op": "eq", "value": m(i) }, "limit": 50 }),
+                )
+            }),
+        },
+        Class {
+            name: "comparison (duration_ms > X)",
+            iterations: n,
+            make: Box::new(|i| {
+                search(
+                    json!({ "filter": { "field": "duration_ms", "op": "gt", "value": 2000 + (i % 20) * 1000 }, "limit": 50 }),
+                )
+            }),
+        },
+        Class {
+            name: "IN of 3-5 values",
+            iterations: n,
+            make: Box::new(move |i| {
+                let values: Vec<&str> = (0..3 + i % 3).map(|k| m(i + k)).collect();
+                search(
+                    json!({ "filter": { "field": "model", "op": "in", "value": values }, "limit": 50 }),
+                )
+            }),
+        },
+        Class {
+            name: "contains / starts_with (text)",
+            iterations: n,
+            make: Box::new(|i| {
+                if i % 2 == 0 {
+                    let needle = ["429", "500", "504", "timeout"][i % 4];
+                    search(
+                        json!({ "filter": { "field": "error", "op": "contains", "value": needle }, "limit": 50 }),
+                    )
+                } else {
+                    search(
+                        json!({ "filter": { "field": "account", "op": "starts_with", "value": format!("acct-{}", i % 6) }, "limit": 50 }),
+                    )
+                }
+            }),
+        },
+        Class {
+            name: "full-text",
+            iterations: n,
+            make: Box::new(|i| search(json!({ "q": TERMS[i % TERMS.len()], "limit": 50 }))),
+        },
+        Class {
+            name: "nested 3-5 levels",
+            iterations: n,
+            make: Box::new(move |i| {
+                search(json!({ "filter": { "and": [
             { "or": [ { "field": "model", "op": "eq", "value": m(i) }, { "field": "model", "op": "eq", "value": m(i + 1) } ] },
             { "not": { "field": "outcome", "op": "eq", "value": "ok" } },
             { "or": [ { "and": [ { "field": "duration_ms", "op": "gt", "value": 1000 }, { "field": "account", "op": "in", "value": [acct(i), acct(i + 1)] } ] },
-                      { "field": "metadata.team", "op": "eq", "value": "search" } ] } ] }, "limit": 50 }))) },
-        Class { name: "full-text + filters", iterations: n, make: Box::new(move |i| search(json!({ "q": TERMS[i % TERMS.len()], "filter": { "and": [
+                      { "field": "metadata.team", "op": "eq", "value": "search" } ] } ] }, "limit": 50 }))
+            }),
+        },
+        Class {
+            name: "full-text + filters",
+            iterations: n,
+            make: Box::new(move |i| {
+                search(json!({ "q": TERMS[i % TERMS.len()], "filter": { "and": [
             { "field": "provider", "op": "eq", "value": if i % 2 == 0 { "anthropic" } else { "openai" } },
-            { "field": "ts", "op": "gte", "value": (chrono::Utc::now() - chrono::Duration::days(7)).timestamp_millis() } ] }, "limit": 50 }))) },
-        Class { name: "1000-row page", iterations: (n / 4).max(10), make: Box::new(move |i| search(json!({ "filter": { "field": "model", "op": "eq", "value": m(i) }, "limit": 1000 }))) },
-        Class { name: "stats 30 days by model, p50-p99", iterations: n, make: Box::new(|i| {
-            let to = chrono::Utc::now().timestamp_millis() - (i as i64 % 5) * 60_000;
-            let from = to - 30 * 86_400_000;
-            (http::Method::GET, format!("/api/v1/stats?from={from}&to={to}&bucket=1d&group_by=model"), None)
-        }) },
-        Class { name: "usage window 5h, one account", iterations: n, make: Box::new(move |i| (http::Method::GET, format!("/api/v1/usage/window?account={}&window=5h", acct(i)), None)) },
+            { "field": "ts", "op": "gte", "value": (chrono::Utc::now() - chrono::Duration::days(7)).timestamp_millis() } ] }, "limit": 50 }))
+            }),
+        },
+        Class {
+            name: "1000-row page",
+            iterations: (n / 4).max(10),
+            make: Box::new(move |i| {
+                search(
+                    json!({ "filter": { "field": "model", "op": "eq", "value": m(i) }, "limit": 1000 }),
+                )
+            }),
+        },
+        Class {
+            name: "stats 30 days by model, p50-p99",
+            iterations: n,
+            make: Box::new(|i| {
+                let to = chrono::Utc::now().timestamp_millis() - (i as i64 % 5) * 60_000;
+                let from = to - 30 * 86_400_000;
+                (
+                    http::Method::GET,
+                    format!("/api/v1/stats?from={from}&to={to}&bucket=1d&group_by=model"),
+                    None,
+                )
+            }),
+        },
+        Class {
+            name: "usage window 5h, one account",
+            iterations: n,
+            make: Box::new(move |i| {
+                (
+                    http::Method::GET,
+                    format!("/api/v1/usage/window?account={}&window=5h", acct(i)),
+                    None,
+                )
+            }),
+        },
     ]
 }

@@ -1,0 +1,121 @@
+//! `GET /usage/window`, `GET /usage/daily` and `GET /usage/accounts`.
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::response::Response;
+use serde::{Deserialize, Serialize};
+use tracegate_store::analytics::window::parse_window;
+use tracegate_store::analytics::{AccountUsage, Bucket, TimeRange, UsageQuery};
+
+use super::params::{bad, cached, given, now_ms, number, query};
+use crate::api::ApiState;
+use crate::cache::ResponseCache;
+use crate::error::ApiError;
+
+/// The window used when none is given.
+const DEFAULT_WINDOW: &str = "5h";
+
+/// Query of `GET /usage/window`.
+#[derive(Debug, Deserialize)]
+pub struct WindowParams {
+    account: Option<String>,
+    window: Option<String>,
+}
+
+/// The window ending now, as asked: its length in ms and the range.
+fn window_range(raw: &Option<String>, now: i64) -> Result<(i64, TimeRange), ApiError> {
+    let len = parse_window(given(raw).unwrap_or(DEFAULT_WINDOW)).map_err(|e| bad("window", e))?;
+    let range = TimeRange::ending_at(now, len).map_err(|e| bad("window", e))?;
+    Ok((len, range))
+}
+
+/// Tokens, requests and cost over a rolling window ending now, by model, with
+/// a 5-minute series.
+pub async fn window(
+    State(s): State<ApiState>,
+    params: Result<Query<WindowParams>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let p = query(params)?;
+    let now = now_ms();
+    let (len, range) = window_range(&p.window, now)?;
+    let account = given(&p.account).map(str::to_owned);
+    let key = format!("usage/window|{account:?}|{len}");
+    let q = UsageQuery::new(account, range, Bucket::FiveMinutes, false)
+        .map_err(|e| bad("window", e))?;
+    let store = s.store.clone();
+    cached(
+        &s.cache,
+        key,
+        ResponseCache::ttl_for(now, now),
+        || async move { Ok(store.usage(q).await?) },
+    )
+    .await
+}
+
+/// Query of `GET /usage/daily`.
+#[derive(Debug, Deserialize)]
+pub struct DailyParams {
+    account: Option<String>,
+    days: Option<String>,
+}
+
+/// Tokens, requests and cost per UTC day, by model, for the last `days` days.
+pub async fn daily(
+    State(s): State<ApiState>,
+    params: Result<Query<DailyParams>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let p = query(params)?;
+    let days = number("days", &p.days, 30, 1, 366)?;
+    let now = now_ms();
+    let range = TimeRange::last_days(now, days).map_err(|e| bad("days", e))?;
+    let account = given(&p.account).map(str::to_owned);
+    let key = format!("usage/daily|{account:?}|{days}");
+    let q = UsageQuery::new(account, range, Bucket::Day, true).map_err(|e| bad("days", e))?;
+    let store = s.store.clone();
+    cached(
+        &s.cache,
+        key,
+        ResponseCache::ttl_for(now, now),
+        || async move { Ok(store.usage(q).await?) },
+    )
+    .await
+}
+
+/// Query of `GET /usage/accounts`.
+#[derive(Debug, Deserialize)]
+pub struct AccountsParams {
+    window: Option<String>,
+}
+
+/// Accounts active in a window.
+#[derive(Debug, Serialize)]
+struct Accounts {
+    from: chrono::DateTime<chrono::Utc>,
+    to: chrono::DateTime<chrono::Utc>,
+    /// Most tokens first.
+    data: Vec<AccountUsage>,
+}
+
+/// Every account active in a rolling window ending now, most tokens first.
+pub async fn accounts(
+    State(s): State<ApiState>,
+    params: Result<Query<AccountsParams>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let p = query(params)?;
+    let now = now_ms();
+    let (len, range) = window_range(&p.window, now)?;
+    let store = s.store.clone();
+    cached(
+        &s.cache,
+        format!("usage/accounts|{len}"),
+        ResponseCache::ttl_for(now, now),
+        || async move {
+            Ok(Accounts {
+                from: range.from_time(),
+                to: range.to_time(),
+                data: store.usage_by_account(range).await?,
+            })
+        },
+    )
+    .await
+}

@@ -1,0 +1,53 @@
+//! Request statistics and the slowest endpoints, models and upstreams, merged
+//! from rollup sketches and the trace rows of partial minutes.
+
+use std::collections::BTreeMap;
+
+use rusqlite::Connection;
+
+use super::rows::{self, Rollups};
+use crate::analytics::{
+    rank_slowest, Agg, Slowest, SlowestQuery, StatsQuery, StatsReport, StatsSum,
+};
+use crate::error::StoreError;
+
+/// Statistics per bucket and group. Hour rollups fill buckets of an hour or
+/// more, minute rollups the rest, trace rows the partial minutes at the edges.
+pub(super) fn request_stats(c: &Connection, q: StatsQuery) -> Result<StatsReport, StoreError> {
+    let plan = q.range().plan(q.bucket().uses_hours());
+    let dim = q.group_by().map_or("", |g| g.as_str());
+    let mut sum = StatsSum::new(q);
+    let rollups = Rollups { dim, account: None };
+    rollups.aggs(c, &plan, |bucket, key, agg| sum.add(bucket, key, agg))?;
+    rows::traces(c, &plan, None, |t| sum.add(t.ts, &t.key(dim), &t.agg()))?;
+    Ok(sum.finish())
+}
+
+/// The dimensions `slowest` ranks.
+const SLOWEST_DIMS: [&str; 3] = ["endpoint", "model", "upstream"];
+
+/// Endpoints, models and upstreams by p95 duration over the whole range.
+pub(super) fn slowest(c: &Connection, q: SlowestQuery) -> Result<Slowest, StoreError> {
+    let plan = q.range().plan(true);
+    let mut groups: [BTreeMap<String, Agg>; 3] = Default::default();
+    for (dim, map) in SLOWEST_DIMS.iter().zip(groups.iter_mut()) {
+        let rollups = Rollups { dim, account: None };
+        rollups.aggs(c, &plan, |_, key, agg| {
+            map.entry(key.to_owned()).or_default().merge(agg);
+        })?;
+    }
+    rows::traces(c, &plan, None, |t| {
+        let agg = t.agg();
+        for (dim, map) in SLOWEST_DIMS.iter().zip(groups.iter_mut()) {
+            map.entry(t.key(dim)).or_default().merge(&agg);
+        }
+    })?;
+    let [endpoints, models, upstreams] = groups.map(|g| rank_slowest(g, q.limit()));
+    Ok(Slowest {
+        from: q.range().from_time(),
+        to: q.range().to_time(),
+        endpoints,
+        models,
+        upstreams,
+    })
+}

@@ -1,0 +1,63 @@
+"""Starting the gateway: settings from the environment, refused configurations, the admin token."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+
+from harness import Mock, StartGateway, binary, child_env, free_port, gateway_config
+from payloads import ANTHROPIC_HEADERS, anthropic_request
+
+
+def test_listen_db_and_config_from_the_environment(start_gateway: StartGateway, tmp_path: Path) -> None:
+    db = tmp_path / "from-env.db"
+    gw = start_gateway(via_env=True, db=db, env={"TRACEGATE_MAX_BODY_BYTES": "2000"})
+    r = gw.post("/v1/messages", json=anthropic_request(), headers=ANTHROPIC_HEADERS)
+    assert r.status_code == 200
+    gw.trace(r.headers["x-request-id"])
+    big = {**anthropic_request(), "padding": "x" * 2000}
+    assert gw.post("/v1/messages", json=big, headers=ANTHROPIC_HEADERS).status_code == 413
+    assert db.is_file()
+
+
+def run_serve(tmp_path: Path, config: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    path = tmp_path / "bad.toml"
+    path.write_text(config)
+    args = ["serve", "--listen", f"127.0.0.1:{free_port()}", "--db", str(tmp_path / "bad.db"), "--config", str(path)]
+    return subprocess.run(
+        [str(binary()), *args], env=child_env(env), capture_output=True, text=True, timeout=20, stdin=subprocess.DEVNULL
+    )
+
+
+def test_bad_configuration_is_refused_with_the_key_named(tmp_path: Path, mock: Mock) -> None:
+    cases = [
+        (gateway_config(mock.url, extra="listne = 1"), None, "listne"),
+        (gateway_config(mock.url).replace("base_url", "base_ulr", 1), None, "base_ulr"),
+        (gateway_config("ftp://127.0.0.1:1"), None, "base_url"),
+        (gateway_config(mock.url), {"TRACEGATE_MAX_BODY_BYTES": "lots"}, "max_body_bytes"),
+    ]
+    for config, env, key in cases:
+        done = run_serve(tmp_path, config, env)
+        assert done.returncode != 0, f"started with a bad {key}"
+        assert key in done.stderr.lower(), done.stderr[:2000]
+
+
+def test_admin_token_guards_the_read_api(start_gateway: StartGateway) -> None:
+    token = "e2e-admin-token"
+    gw = start_gateway(env={"TRACEGATE_ADMIN_TOKEN": token})
+    r = gw.post("/v1/messages", json=anthropic_request(), headers=ANTHROPIC_HEADERS)
+    assert r.status_code == 200
+    url = f"{gw.url}/api/v1/traces/{r.headers['x-request-id']}"
+    assert httpx.get(url).status_code == 401
+    assert httpx.get(url, headers={"authorization": "Bearer wrong"}).status_code == 401
+    auth = {"authorization": f"Bearer {token}"}
+    for _ in range(100):  # the trace is written asynchronously
+        ok = httpx.get(url, headers=auth)
+        if ok.status_code == 200:
+            break
+        time.sleep(0.05)
+    assert ok.status_code == 200 and ok.json()["status"] == 200
+    assert httpx.get(gw.url + "/health").status_code == 200
