@@ -34,11 +34,16 @@ pub enum ServeError {
     Io(#[from] std::io::Error),
 }
 
+/// How long cut requests get to record themselves before the writer stops.
+const CUT_SETTLE: Duration = Duration::from_secs(2);
+
 /// A built gateway: its router and the tasks it owns.
 pub struct Gateway {
     pub router: Router,
     pub recorder: Recorder,
     pub inflight: Inflight,
+    /// Cuts the requests still running (they are recorded as cancelled).
+    pub cut: CancellationToken,
     tracker: TaskTracker,
     writer_stop: CancellationToken,
 }
@@ -58,10 +63,12 @@ impl Gateway {
         );
         let inflight = Inflight::default();
         let prices = PriceTable::builtin().with_overrides(config.prices.clone());
+        let cut = CancellationToken::new();
         let sink = Arc::new(RecordSink {
             recorder: recorder.clone(),
             prices: Arc::new(prices),
             inflight: inflight.clone(),
+            cut: cut.clone(),
         });
         let proxy_state = Arc::new(ProxyState {
             upstreams,
@@ -89,6 +96,7 @@ impl Gateway {
             router,
             recorder,
             inflight,
+            cut,
             tracker,
             writer_stop,
         })
@@ -100,6 +108,7 @@ impl Gateway {
             router,
             recorder,
             inflight: _,
+            cut: _,
             tracker,
             writer_stop,
         } = self;
@@ -159,7 +168,15 @@ pub async fn serve(
             tracing::info!(in_flight = gateway.inflight.len(), grace_secs = grace.as_secs(), "shutting down: no new connections, waiting for in-flight requests");
             match tokio::time::timeout(grace, &mut server).await {
                 Ok(result) => result?,
-                Err(_) => tracing::warn!("grace period over; remaining requests are cut"),
+                Err(_) => {
+                    tracing::warn!(in_flight = gateway.inflight.len(), "grace period over; remaining requests are cut");
+                    gateway.cut.cancel();
+                    // The cut requests record themselves as their connections notice.
+                    let settle = tokio::time::Instant::now() + CUT_SETTLE;
+                    while !gateway.inflight.is_empty() && tokio::time::Instant::now() < settle {
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                    }
+                }
             }
         }
     }

@@ -80,6 +80,34 @@ pub enum ConfigError {
 }
 
 impl Config {
+    /// The settings that `TRACEGATE_<KEY>` environment variables can set. Lists and tables
+    /// (`upstreams`, `prices`) come from the config file only.
+    pub const ENV_KEYS: &'static [&'static str] = &[
+        "listen",
+        "db",
+        "max_body_bytes",
+        "shutdown_grace_secs",
+        "record_queue",
+        "record_batch",
+        "admin_token",
+        "stuck_after_secs",
+        "api_cache_entries",
+    ];
+
+    /// `TRACEGATE_*` variables in the environment that are not settings (nor `TRACEGATE_CONFIG`
+    /// or `TRACEGATE_LOG`): probably typos, worth a warning.
+    pub fn unknown_env_vars() -> Vec<String> {
+        std::env::vars_os()
+            .filter_map(|(k, _)| k.into_string().ok())
+            .filter(|k| {
+                k.strip_prefix("TRACEGATE_").is_some_and(|rest| {
+                    let key = rest.to_ascii_lowercase();
+                    !Self::ENV_KEYS.contains(&key.as_str()) && key != "config" && key != "log"
+                })
+            })
+            .collect()
+    }
+
     /// Loads defaults < `file` < `TRACEGATE_*` env < `overrides`, then validates.
     pub fn load(file: Option<&Path>, overrides: Overrides) -> Result<Config, ConfigError> {
         let mut figment = Figment::from(Serialized::defaults(Config::default()));
@@ -93,7 +121,7 @@ impl Config {
             figment = figment.merge(Toml::file(path));
         }
         let figment = figment
-            .merge(Env::prefixed("TRACEGATE_").ignore(&["config", "log"]))
+            .merge(Env::prefixed("TRACEGATE_").only(Config::ENV_KEYS))
             .merge(Serialized::defaults(overrides));
         let config: Config = figment
             .extract()

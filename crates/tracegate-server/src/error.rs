@@ -49,6 +49,15 @@ impl ProxyError {
         }
     }
 
+    pub fn shutting_down() -> Self {
+        ProxyError {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            source: ErrorSource::Internal,
+            message: "the gateway is shutting down; retry the request".into(),
+            outcome: Outcome::Cancelled,
+        }
+    }
+
     pub fn unreachable(upstream: &str) -> Self {
         ProxyError {
             status: StatusCode::BAD_GATEWAY,
@@ -83,6 +92,7 @@ impl ProxyError {
             (_, 404) => "no_route",
             (ErrorSource::Client, _) => "bad_request",
             (_, 504) => "timeout",
+            (_, 503) => "shutting_down",
             (ErrorSource::Upstream, _) => "unreachable",
             (ErrorSource::Internal, _) => "internal",
         }

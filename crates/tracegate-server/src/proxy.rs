@@ -158,7 +158,12 @@ async fn forward(
         headers::upstream_request_headers(parts.headers, provider, upstream.api_key.as_ref());
 
     let deadline = tokio::time::Instant::from_std(rec.started()) + upstream.timeout;
-    let resp = match tokio::time::timeout_at(deadline, upstream.client.request(up_req)).await {
+    let cut = rec.cut();
+    let sent = tokio::select! {
+        r = tokio::time::timeout_at(deadline, upstream.client.request(up_req)) => r,
+        () = cut => return Err(fail(rec, ProxyError::shutting_down())),
+    };
+    let resp = match sent {
         Ok(Ok(r)) => r,
         Ok(Err(error)) => {
             tracing::warn!(%error, upstream = %upstream.name, "upstream request failed");

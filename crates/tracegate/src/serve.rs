@@ -35,6 +35,9 @@ pub fn load(
     listen: Option<SocketAddr>,
     db: Option<PathBuf>,
 ) -> anyhow::Result<Config> {
+    for name in Config::unknown_env_vars() {
+        tracing::warn!(variable = %name, known = ?Config::ENV_KEYS, "ignoring an environment variable that is not a tracegate setting");
+    }
     Ok(Config::load(config.as_deref(), Overrides { listen, db })?)
 }
 

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use tokio_util::sync::CancellationToken;
 use tracegate_core::pricing::PriceTable;
 use tracegate_core::{Outcome, Trace};
 
@@ -16,6 +17,9 @@ pub struct RecordSink {
     pub recorder: Recorder,
     pub prices: Arc<PriceTable>,
     pub inflight: Inflight,
+    /// Cancelled when shutdown's grace period is over: requests still running are cut and
+    /// recorded as cancelled before the writer stops.
+    pub cut: CancellationToken,
 }
 
 /// A trace being built. Dropping it unfinished records the request as cancelled: that is
@@ -45,6 +49,11 @@ impl Recording {
 
     pub fn started(&self) -> Instant {
         self.started
+    }
+
+    /// Resolves when the gateway cuts the requests still running at shutdown.
+    pub fn cut(&self) -> tokio_util::sync::WaitForCancellationFutureOwned {
+        self.sink.cut.clone().cancelled_owned()
     }
 
     /// Milliseconds since the request arrived.

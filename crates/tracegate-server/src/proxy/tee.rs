@@ -11,6 +11,7 @@ use bytes::{Bytes, BytesMut};
 use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
 use tokio::time::Sleep;
+use tokio_util::sync::WaitForCancellationFutureOwned;
 use tracegate_core::sse::{SseEvent, SseParser};
 use tracegate_core::stream::{openai::strip_injected_usage, StreamAccumulator};
 use tracegate_core::usage::{model_from_response, usage_from_response};
@@ -39,6 +40,7 @@ pub struct TeeBody {
     inner: Incoming,
     rec: Option<Recording>,
     deadline: Pin<Box<Sleep>>,
+    cut: Pin<Box<WaitForCancellationFutureOwned>>,
     mode: Mode,
     provider: Provider,
     status: u16,
@@ -62,6 +64,7 @@ impl TeeBody {
         };
         TeeBody {
             inner,
+            cut: Box::pin(rec.cut()),
             rec: Some(rec),
             deadline,
             mode,
@@ -86,6 +89,7 @@ impl TeeBody {
         };
         TeeBody {
             inner,
+            cut: Box::pin(rec.cut()),
             rec: Some(rec),
             deadline,
             mode,
@@ -272,6 +276,13 @@ impl Body for TeeBody {
             }
             if this.rec.is_none() {
                 return Poll::Ready(None);
+            }
+            if this.cut.as_mut().poll(cx).is_ready() {
+                this.finish_failed(
+                    Outcome::Cancelled,
+                    "gateway shut down before the response was complete".into(),
+                );
+                return Poll::Ready(Some(Err("gateway shutting down".into())));
             }
             if this.deadline.as_mut().poll(cx).is_ready() {
                 this.finish_failed(
