@@ -140,3 +140,107 @@ async fn write(store: &dyn TraceStore, buf: &mut Vec<Trace>, batch: usize, stats
         }
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicBool;
+    use tracegate_core::{Provider, TraceId};
+    use tracegate_store::{StorageStats, StoreError, TraceDetail, TraceSummary};
+
+    /// A store that fails while `down` is set, and counts what it wrote.
+    #[derive(Default)]
+    struct FlakyStore {
+        down: AtomicBool,
+        written: AtomicU64,
+    }
+
+    #[async_trait::async_trait]
+    impl TraceStore for FlakyStore {
+        async fn migrate(&self) -> Result<(), StoreError> {
+            Ok(())
+        }
+        async fn insert_batch(&self, traces: Vec<Trace>) -> Result<(), StoreError> {
+            if self.down.load(Ordering::SeqCst) {
+                return Err(StoreError::Unavailable("database is down".into()));
+            }
+            self.written
+                .fetch_add(traces.len() as u64, Ordering::SeqCst);
+            Ok(())
+        }
+        async fn recent(&self, _: u32) -> Result<Vec<TraceSummary>, StoreError> {
+            Ok(Vec::new())
+        }
+        async fn get(&self, _: TraceId) -> Result<Option<TraceDetail>, StoreError> {
+            Ok(None)
+        }
+        async fn ping(&self) -> Result<(), StoreError> {
+            Ok(())
+        }
+        async fn stats(&self) -> Result<StorageStats, StoreError> {
+            Err(StoreError::Unavailable("n/a".into()))
+        }
+    }
+
+    fn trace() -> Trace {
+        Trace::begin(Provider::Anthropic, "POST", "/v1/messages")
+    }
+
+    async fn settle(stats: &RecorderStats, total: u64) {
+        for _ in 0..200 {
+            let s = stats.snapshot();
+            if s.written + s.dropped_store_error + s.dropped_queue_full >= total {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn a_dead_store_loses_traces_counted_and_recovers() {
+        let store = Arc::new(FlakyStore::default());
+        let tracker = TaskTracker::new();
+        let stop = CancellationToken::new();
+        let rec = Recorder::start(store.clone(), 64, 8, &tracker, stop.clone());
+        store.down.store(true, Ordering::SeqCst);
+        for _ in 0..5 {
+            rec.record(trace());
+        }
+        settle(rec.stats(), 5).await;
+        assert_eq!(rec.stats().snapshot().dropped_store_error, 5);
+        store.down.store(false, Ordering::SeqCst);
+        for _ in 0..3 {
+            rec.record(trace());
+        }
+        settle(rec.stats(), 8).await;
+        let s = rec.stats().snapshot();
+        assert_eq!((s.written, s.dropped_store_error), (3, 5));
+        assert_eq!(store.written.load(Ordering::SeqCst), 3);
+        stop.cancel();
+        tracker.close();
+        tracker.wait().await;
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_drops_and_counts_without_blocking() {
+        let store = Arc::new(FlakyStore::default());
+        let tracker = TaskTracker::new();
+        let stop = CancellationToken::new();
+        // The writer cannot run before the loop below finishes: the test runtime has one thread.
+        let rec = Recorder::start(store.clone(), 4, 4, &tracker, stop.clone());
+        for _ in 0..10 {
+            rec.record(trace());
+        }
+        let s = rec.stats().snapshot();
+        assert_eq!((s.queued, s.dropped_queue_full), (4, 6));
+        stop.cancel();
+        tracker.close();
+        tracker.wait().await;
+        assert_eq!(
+            store.written.load(Ordering::SeqCst),
+            4,
+            "queued traces are written at stop"
+        );
+    }
+}
