@@ -82,6 +82,9 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     println!("tracegate demo: gateway on {gw}, mock upstream on {base}, {ok}/{} requests sent, traces in {}", args.requests, args.db.display());
     println!("  newest traces:   curl -s '{gw}/api/v1/traces?limit=5'");
     println!("  one trace:       curl -s {gw}/api/v1/traces/<id>");
+    println!("  search:          curl -s '{gw}/api/v1/traces?q=slow&outcome=ok'");
+    println!("  latency by model: curl -s '{gw}/api/v1/stats?bucket=1h&group_by=model'");
+    println!("  who used what:   curl -s '{gw}/api/v1/usage/accounts?window=1h'");
     println!("  try it yourself: ANTHROPIC_BASE_URL={gw} ANTHROPIC_API_KEY=demo <your client>");
     if !args.exit {
         println!("Ctrl-C to stop.");
