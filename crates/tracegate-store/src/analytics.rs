@@ -1,7 +1,7 @@
 //! Analytics reads: conversations, token usage and latency statistics.
 //!
-//! Usage and statistics read the rollups the writer keeps per minute and per
-//! hour, so their cost grows with the number of buckets, not of traces; the
+//! Usage and statistics read the rollups the writer keeps per minute, hour
+//! and day, so their cost grows with the number of buckets, not of traces; the
 //! partial minutes at a range's edges are read from trace rows, so edges are
 //! exact to the millisecond.
 

@@ -40,8 +40,10 @@ mod decompose;
 mod hash;
 mod skeleton;
 
-pub(crate) use codec::{decode, encode, Codec};
-pub(crate) use decompose::{decompose_request, decompose_response, ChainNode, Decomposed};
+pub(crate) use codec::{decode, Codec, Encoder, COMPRESS_MIN};
+pub(crate) use decompose::{
+    decompose_request, decompose_response, ChainNode, Decomposed, ParsedBody,
+};
 pub(crate) use hash::Hash;
 pub(crate) use skeleton::{Parts, Skeleton};
 

@@ -314,7 +314,6 @@ pub(crate) struct StatsSum {
     query: StatsQuery,
     first: i64,
     buckets: Vec<BTreeMap<String, Agg>>,
-    totals: BTreeMap<String, Agg>,
 }
 
 impl StatsSum {
@@ -325,7 +324,6 @@ impl StatsSum {
         StatsSum {
             first: floor(query.range.from_ms(), width),
             buckets: vec![BTreeMap::new(); usize::try_from(n).unwrap_or(0)],
-            totals: BTreeMap::new(),
             query,
         }
     }
@@ -342,13 +340,35 @@ impl StatsSum {
         else {
             return;
         };
-        groups.entry(key.to_owned()).or_default().merge(agg);
-        self.totals.entry(key.to_owned()).or_default().merge(agg);
+        // The first figures of a group are copied, not merged into an empty one.
+        match groups.get_mut(key) {
+            Some(group) => group.merge(agg),
+            None => {
+                groups.insert(key.to_owned(), agg.clone());
+            }
+        }
     }
 
-    /// The finished report.
+    /// The finished report. Totals merge the buckets' groups (a few per
+    /// bucket), not every row again.
     pub(crate) fn finish(self) -> StatsReport {
         let width = self.query.bucket.ms();
+        let mut totals: BTreeMap<&str, Agg> = BTreeMap::new();
+        for groups in &self.buckets {
+            for (key, agg) in groups {
+                match totals.get_mut(key.as_str()) {
+                    Some(total) => total.merge(agg),
+                    None => {
+                        totals.insert(key, agg.clone());
+                    }
+                }
+            }
+        }
+        let mut totals: Vec<GroupStats> = totals
+            .into_iter()
+            .map(|(k, a)| a.group(k.to_owned()))
+            .collect();
+        totals.sort_by_key(|g| std::cmp::Reverse(g.usage.requests));
         let buckets = self
             .buckets
             .into_iter()
@@ -358,9 +378,6 @@ impl StatsSum {
                 groups: groups.into_iter().map(|(k, a)| a.group(k)).collect(),
             })
             .collect();
-        let mut totals: Vec<GroupStats> =
-            self.totals.into_iter().map(|(k, a)| a.group(k)).collect();
-        totals.sort_by_key(|g| std::cmp::Reverse(g.usage.requests));
         StatsReport {
             from: self.query.range.from_time(),
             to: self.query.range.to_time(),

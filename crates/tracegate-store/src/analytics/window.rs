@@ -1,6 +1,6 @@
 //! Time arithmetic of the analytics reads: parsing windows (`5h`), times and
 //! bucket widths, aligning buckets, and splitting a range into the parts read
-//! from hour rollups, minute rollups and exact trace rows.
+//! from day, hour and minute rollups and exact trace rows.
 //!
 //! Every range is half-open, `[from, to)`, in epoch milliseconds. Buckets are
 //! aligned to multiples of their width since the Unix epoch, so a day bucket
@@ -14,7 +14,7 @@ use super::QueryError;
 pub const MINUTE_MS: i64 = 60_000;
 /// One hour in milliseconds: the width of the coarse rollups.
 pub const HOUR_MS: i64 = 3_600_000;
-/// One day in milliseconds.
+/// One day in milliseconds: the width of the widest rollups.
 pub const DAY_MS: i64 = 86_400_000;
 /// The longest rolling window accepted.
 pub const MAX_WINDOW_MS: i64 = 31 * DAY_MS;
@@ -88,8 +88,15 @@ impl TimeRange {
     }
 
     /// Splits the range into what is read from where (see [`ReadPlan`]).
-    /// Hour rollups are used only when `hours` is true.
+    /// Hour rollups are used only when `hours` is true; day rollups never.
     pub fn plan(self, hours: bool) -> ReadPlan {
+        self.plan_up_to(if hours { HOUR_MS } else { MINUTE_MS })
+    }
+
+    /// Splits the range into what is read from where (see [`ReadPlan`]),
+    /// using rollups no wider than `widest_ms` ([`MINUTE_MS`], [`HOUR_MS`]
+    /// or [`DAY_MS`]; anything else counts as the next narrower of those).
+    pub fn plan_up_to(self, widest_ms: i64) -> ReadPlan {
         let mut plan = ReadPlan::default();
         let (m0, m1) = (ceil(self.from_ms, MINUTE_MS), floor(self.to_ms, MINUTE_MS));
         if m0 >= m1 {
@@ -99,13 +106,20 @@ impl TimeRange {
         plan.exact.extend(piece(self.from_ms, m0));
         plan.exact.extend(piece(m1, self.to_ms));
         let (h0, h1) = (ceil(m0, HOUR_MS), floor(m1, HOUR_MS));
-        if hours && h0 < h1 {
-            plan.hours = piece(h0, h1);
-            plan.minutes.extend(piece(m0, h0));
-            plan.minutes.extend(piece(h1, m1));
-        } else {
+        if widest_ms < HOUR_MS || h0 >= h1 {
             plan.minutes.extend(piece(m0, m1));
+            return plan;
         }
+        plan.minutes.extend(piece(m0, h0));
+        plan.minutes.extend(piece(h1, m1));
+        let (d0, d1) = (ceil(h0, DAY_MS), floor(h1, DAY_MS));
+        if widest_ms < DAY_MS || d0 >= d1 {
+            plan.hours.extend(piece(h0, h1));
+            return plan;
+        }
+        plan.days = piece(d0, d1);
+        plan.hours.extend(piece(h0, d0));
+        plan.hours.extend(piece(d1, h1));
         plan
     }
 
@@ -129,24 +143,28 @@ fn piece(a: i64, b: i64) -> Option<TimeRange> {
 }
 
 /// Where each part of a range is read from. Together the parts cover the
-/// range exactly once: hour rollups for whole hours, minute rollups for the
-/// other whole minutes, trace rows for the partial minutes at the edges.
+/// range exactly once: day rollups for whole days, hour rollups for the other
+/// whole hours, minute rollups for the other whole minutes, trace rows for the
+/// partial minutes at the edges.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ReadPlan {
-    /// Whole hours, read from hour rollups.
-    pub hours: Option<TimeRange>,
-    /// Whole minutes outside `hours`, read from minute rollups (at most two).
+    /// Whole days, read from day rollups.
+    pub days: Option<TimeRange>,
+    /// Whole hours outside `days`, read from hour rollups (at most two).
+    pub hours: Vec<TimeRange>,
+    /// Whole minutes outside `days` and `hours`, read from minute rollups (at most two).
     pub minutes: Vec<TimeRange>,
     /// Partial minutes at the edges, read from trace rows (at most two).
     pub exact: Vec<TimeRange>,
 }
 
 impl ReadPlan {
-    /// The rollup reads: (granularity in ms, range), hours first.
+    /// The rollup reads: (granularity in ms, range), widest first.
     pub fn rollups(&self) -> Vec<(i64, TimeRange)> {
-        let hours = self.hours.map(|h| (HOUR_MS, h));
+        let days = self.days.map(|d| (DAY_MS, d));
+        let hours = self.hours.iter().map(|h| (HOUR_MS, *h));
         let minutes = self.minutes.iter().map(|m| (MINUTE_MS, *m));
-        hours.into_iter().chain(minutes).collect()
+        days.into_iter().chain(hours).chain(minutes).collect()
     }
 }
 
@@ -207,6 +225,15 @@ impl Bucket {
     /// Whether whole buckets are whole hours, so hour rollups can fill them.
     pub fn uses_hours(self) -> bool {
         self.ms() % HOUR_MS == 0
+    }
+
+    /// The widest rollup granularity whose buckets fill buckets of this
+    /// width whole: day rollups for days, hour rollups for hours, else minutes.
+    pub fn widest_rollup_ms(self) -> i64 {
+        [DAY_MS, HOUR_MS]
+            .into_iter()
+            .find(|g| self.ms() % g == 0)
+            .unwrap_or(MINUTE_MS)
     }
 
     /// The finest width that keeps a range at a readable number of buckets

@@ -32,17 +32,40 @@ impl Codec {
     }
 }
 
-/// Encodes content for storage: zstd when at least [`COMPRESS_MIN`] bytes and
-/// compression actually saves space, raw otherwise.
-pub(crate) fn encode(raw: &[u8]) -> Result<(Codec, Vec<u8>), StoreError> {
-    if raw.len() >= COMPRESS_MIN {
-        let packed = zstd::bulk::compress(raw, ZSTD_LEVEL)
-            .map_err(|e| StoreError::Backend(format!("zstd: {e}")))?;
-        if packed.len() < raw.len() {
-            return Ok((Codec::Zstd, packed));
-        }
+/// Encodes content for storage, reusing one zstd context (setting one up
+/// costs about as much as compressing a small blob).
+pub(crate) struct Encoder {
+    zstd: zstd::bulk::Compressor<'static>,
+}
+
+impl std::fmt::Debug for Encoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Encoder").finish_non_exhaustive()
     }
-    Ok((Codec::Raw, raw.to_vec()))
+}
+
+impl Encoder {
+    /// An encoder compressing at the store's zstd level.
+    pub(crate) fn new() -> Result<Self, StoreError> {
+        let zstd = zstd::bulk::Compressor::new(ZSTD_LEVEL).map_err(zstd_error)?;
+        Ok(Encoder { zstd })
+    }
+
+    /// Encodes content for storage: zstd when at least [`COMPRESS_MIN`] bytes
+    /// and compression actually saves space, raw otherwise.
+    pub(crate) fn encode(&mut self, raw: &[u8]) -> Result<(Codec, Vec<u8>), StoreError> {
+        if raw.len() >= COMPRESS_MIN {
+            let packed = self.zstd.compress(raw).map_err(zstd_error)?;
+            if packed.len() < raw.len() {
+                return Ok((Codec::Zstd, packed));
+            }
+        }
+        Ok((Codec::Raw, raw.to_vec()))
+    }
+}
+
+fn zstd_error(e: std::io::Error) -> StoreError {
+    StoreError::Backend(format!("zstd: {e}"))
 }
 
 /// Decodes stored content, checking it has the recorded raw size if one was kept.
@@ -84,24 +107,35 @@ mod tests {
 
     #[test]
     fn small_content_stays_raw_and_large_is_compressed() {
+        let mut enc = Encoder::new().unwrap();
         let small = b"{\"role\":\"user\",\"content\":\"hi\"}";
-        let (codec, data) = encode(small).unwrap();
+        let (codec, data) = enc.encode(small).unwrap();
         assert_eq!(codec, Codec::Raw);
         assert_eq!(data, small);
 
         let large = "tool description ".repeat(100).into_bytes();
-        let (codec, data) = encode(&large).unwrap();
+        let (codec, data) = enc.encode(&large).unwrap();
         assert_eq!(codec, Codec::Zstd);
         assert!(data.len() < large.len() / 4);
         let back = decode(codec, data.clone(), Some(large.len() as i64)).unwrap();
         assert_eq!(decode(codec, data, None).unwrap(), large);
         assert_eq!(back, large);
+
+        // The reused context starts afresh for every piece of content.
+        let other = "another text entirely ".repeat(50).into_bytes();
+        let (codec, data) = enc.encode(&other).unwrap();
+        assert_eq!(codec, Codec::Zstd);
+        assert_eq!(data, zstd::bulk::compress(&other, ZSTD_LEVEL).unwrap());
+        assert_eq!(
+            decode(codec, data, Some(other.len() as i64)).unwrap(),
+            other
+        );
     }
 
     #[test]
     fn decode_rejects_wrong_sizes_and_garbage() {
         let large = "x".repeat(2000).into_bytes();
-        let (codec, data) = encode(&large).unwrap();
+        let (codec, data) = Encoder::new().unwrap().encode(&large).unwrap();
         assert!(decode(codec, data.clone(), Some(1999)).is_err());
         assert!(decode(codec, data, Some(2001)).is_err());
         assert!(decode(Codec::Zstd, b"not zstd".to_vec(), Some(10)).is_err());

@@ -40,27 +40,50 @@ pub(crate) struct Decomposed {
     pub chains: Vec<Vec<ChainNode>>,
 }
 
+/// A body with its JSON parsed once, for whatever reads it before it is split.
+#[derive(Debug, Clone)]
+pub(crate) struct ParsedBody<'a> {
+    raw: &'a [u8],
+    json: Option<Value>,
+}
+
+impl<'a> ParsedBody<'a> {
+    /// Parses `raw`; a body that is empty or not JSON has no value.
+    pub(crate) fn parse(raw: &'a [u8]) -> Self {
+        let json = if raw.is_empty() {
+            None
+        } else {
+            serde_json::from_slice(raw).ok()
+        };
+        ParsedBody { raw, json }
+    }
+
+    /// The body's JSON, `None` when it is empty or not JSON.
+    pub(crate) fn json(&self) -> Option<&Value> {
+        self.json.as_ref()
+    }
+}
+
 /// Splits a request body; `None` when it is empty.
-pub(crate) fn decompose_request(body: &[u8]) -> Result<Option<Decomposed>, StoreError> {
+pub(crate) fn decompose_request(body: ParsedBody<'_>) -> Result<Option<Decomposed>, StoreError> {
     decompose(body, REQUEST_BLOB_KEYS, REQUEST_CHAIN_KEYS)
 }
 
 /// Splits a response body; `None` when it is empty.
-pub(crate) fn decompose_response(body: &[u8]) -> Result<Option<Decomposed>, StoreError> {
+pub(crate) fn decompose_response(body: ParsedBody<'_>) -> Result<Option<Decomposed>, StoreError> {
     decompose(body, RESPONSE_BLOB_KEYS, &[])
 }
 
 fn decompose(
-    body: &[u8],
+    body: ParsedBody<'_>,
     blob_keys: &[&str],
     chain_keys: &[&str],
 ) -> Result<Option<Decomposed>, StoreError> {
-    if body.is_empty() {
+    if body.raw.is_empty() {
         return Ok(None);
     }
-    let value = match serde_json::from_slice::<Value>(body) {
-        Ok(v) => v,
-        Err(_) => return whole(body.to_vec(), |blob| Skeleton::Text { blob }).map(Some),
+    let Some(value) = body.json else {
+        return whole(body.raw.to_vec(), |blob| Skeleton::Text { blob }).map(Some);
     };
     let mut map = match value {
         Value::Object(map) if nesting(&map) <= MAX_SPLIT_DEPTH => map,
@@ -200,7 +223,8 @@ mod tests {
     }
 
     fn request(v: &Value) -> Decomposed {
-        decompose_request(&serde_json::to_vec(v).unwrap())
+        let bytes = serde_json::to_vec(v).unwrap();
+        decompose_request(ParsedBody::parse(&bytes))
             .unwrap()
             .unwrap()
     }
@@ -280,7 +304,8 @@ mod tests {
             "usage": {"prompt_tokens": 1}
         });
         for body in [anthropic, openai] {
-            let d = decompose_response(&serde_json::to_vec(&body).unwrap())
+            let bytes = serde_json::to_vec(&body).unwrap();
+            let d = decompose_response(ParsedBody::parse(&bytes))
                 .unwrap()
                 .unwrap();
             assert_eq!(d.blobs.len(), 1);
@@ -304,13 +329,18 @@ mod tests {
         assert_eq!(round_trip(&d), array);
 
         let text = b"<html>502 Bad Gateway</html>\n";
-        let d = decompose_response(text).unwrap().unwrap();
+        let parsed = ParsedBody::parse(text);
+        assert!(parsed.json().is_none());
+        let d = decompose_response(parsed).unwrap().unwrap();
         assert_eq!(
             round_trip(&d),
             Value::String(String::from_utf8(text.to_vec()).unwrap())
         );
 
-        assert!(decompose_request(b"").unwrap().is_none());
+        assert!(decompose_request(ParsedBody::parse(b"")).unwrap().is_none());
+        assert!(decompose_response(ParsedBody::parse(b""))
+            .unwrap()
+            .is_none());
     }
 
     #[test]

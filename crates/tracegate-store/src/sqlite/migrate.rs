@@ -1,15 +1,24 @@
 //! Schema migrations: numbered SQL files embedded in the binary, applied in
-//! order, each in its own transaction, recorded in `schema_migrations`.
+//! order, each in its own transaction, recorded in `schema_migrations`. A
+//! migration may add a Rust step, run after its SQL in the same transaction,
+//! for data SQL cannot compute (such as merged latency sketches).
 
-use rusqlite::{params, Connection, TransactionBehavior};
+mod day_rollups;
+
+use rusqlite::{params, Connection, Transaction, TransactionBehavior};
 
 use crate::error::StoreError;
+
+/// A migration's Rust step.
+type Step = fn(&Transaction<'_>) -> Result<(), StoreError>;
 
 /// One embedded migration file, `migrations/sqlite/NNNN_name.sql`.
 struct Migration {
     version: i64,
     name: &'static str,
     sql: &'static str,
+    /// Run after `sql`, in the same transaction.
+    step: Option<Step>,
 }
 
 /// Every migration, in version order.
@@ -18,18 +27,45 @@ const MIGRATIONS: &[Migration] = &[
         version: 1,
         name: "traces_and_bodies",
         sql: include_str!("../../migrations/sqlite/0001_traces_and_bodies.sql"),
+        step: None,
     },
     Migration {
         version: 2,
         name: "analytics",
         sql: include_str!("../../migrations/sqlite/0002_analytics.sql"),
+        step: None,
     },
     Migration {
         version: 3,
         name: "search_indexes",
         sql: include_str!("../../migrations/sqlite/0003_search_indexes.sql"),
+        step: None,
+    },
+    Migration {
+        version: 4,
+        name: "day_rollups",
+        sql: include_str!("../../migrations/sqlite/0004_day_rollups.sql"),
+        step: Some(fill_day_rollups),
+    },
+    Migration {
+        version: 5,
+        name: "fts_write_tuning",
+        sql: include_str!("../../migrations/sqlite/0005_fts_write_tuning.sql"),
+        step: None,
     },
 ];
+
+/// Migration 4: day rollups for the days already stored.
+fn fill_day_rollups(tx: &Transaction<'_>) -> Result<(), StoreError> {
+    let started = std::time::Instant::now();
+    let rows = day_rollups::fill(tx)?;
+    tracing::info!(
+        rows,
+        ms = started.elapsed().as_millis() as u64,
+        "filled day rollups from hour rollups"
+    );
+    Ok(())
+}
 
 /// Applies the migrations not yet recorded. Idempotent; safe when another
 /// process migrates at the same time (each step re-checks under the write lock).
@@ -64,9 +100,12 @@ pub(super) fn apply(c: &mut Connection) -> Result<(), StoreError> {
             |r| r.get(0),
         )?;
         if !done {
-            tx.execute_batch(m.sql).map_err(|e| {
-                StoreError::Backend(format!("migration {:04}_{}: {e}", m.version, m.name))
-            })?;
+            let failed =
+                |e| StoreError::Backend(format!("migration {:04}_{}: {e}", m.version, m.name));
+            tx.execute_batch(m.sql).map_err(|e| failed(e.to_string()))?;
+            if let Some(step) = m.step {
+                step(&tx).map_err(|e| failed(e.to_string()))?;
+            }
             tx.execute(
                 "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
                 params![m.version, m.name, chrono::Utc::now().timestamp_millis()],

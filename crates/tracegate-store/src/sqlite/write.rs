@@ -14,11 +14,10 @@ mod links;
 mod rollups;
 
 use rusqlite::{params, Connection, Transaction, TransactionBehavior};
-use serde_json::Value;
 use tracegate_core::conversation::{LinkedTrace, DEFAULT_MAX_TRACES};
 use tracegate_core::Trace;
 
-use crate::body::{decompose_request, decompose_response, Decomposed};
+use crate::body::{decompose_request, decompose_response, Decomposed, Encoder, ParsedBody};
 use crate::error::StoreError;
 use crate::model::total_tokens;
 use conversations::Conversations;
@@ -48,15 +47,19 @@ pub(super) fn prepare(traces: Vec<Trace>) -> Result<Batch, StoreError> {
     let traces = traces
         .into_iter()
         .map(|trace| {
-            let request = decompose_request(&trace.request_body)?;
-            let response = decompose_response(&trace.response_body)?;
-            let request_json = parse(&trace.request_body);
-            let response_json = parse(&trace.response_body);
+            // Each body is parsed once: read for links and text, then split.
+            let request_body = ParsedBody::parse(&trace.request_body);
+            let response_body = ParsedBody::parse(&trace.response_body);
+            let (request_json, response_json) = (request_body.json(), response_body.json());
+            let link = LinkInput::of(&trace, request_json, response_json);
+            let text = fts::document(&trace, request_json, response_json);
+            let request = decompose_request(request_body)?;
+            let response = decompose_response(response_body)?;
             rollups.add(&trace);
             Ok(Prepared {
                 id: trace.id.to_string(),
-                link: LinkInput::of(&trace, request_json.as_ref(), response_json.as_ref()),
-                text: fts::document(&trace, request_json.as_ref(), response_json.as_ref()),
+                link,
+                text,
                 trace,
                 request,
                 response,
@@ -66,17 +69,11 @@ pub(super) fn prepare(traces: Vec<Trace>) -> Result<Batch, StoreError> {
     Ok(Batch { traces, rollups })
 }
 
-/// A body as JSON, `None` when it is empty or not JSON.
-fn parse(body: &[u8]) -> Option<Value> {
-    if body.is_empty() {
-        return None;
-    }
-    serde_json::from_slice(body).ok()
-}
-
 /// The writer connection and the conversation linker that goes with it.
 pub(super) struct Writer {
     pub(super) conn: Connection,
+    /// Compresses blobs and skeletons, one zstd context for every batch.
+    encoder: Encoder,
     /// `None` when it must be rebuilt from the database before the next batch.
     linker: Option<StoreLinker>,
     /// Traces the linker remembers.
@@ -86,9 +83,13 @@ pub(super) struct Writer {
 impl Writer {
     /// Wraps a migrated connection, rebuilding the linker from what is stored.
     pub(super) fn new(conn: Connection) -> Result<Writer, StoreError> {
+        if let Ok(sql) = std::env::var("WPERF_SQL") {
+            conn.execute_batch(&sql)?; // WPERF-EXPERIMENT
+        }
         let linker = StoreLinker::rebuild(&conn, DEFAULT_MAX_TRACES)?;
         Ok(Writer {
             conn,
+            encoder: Encoder::new()?,
             linker: Some(linker),
             capacity: DEFAULT_MAX_TRACES,
         })
@@ -108,7 +109,7 @@ impl Writer {
             Some(linker) => linker,
             None => StoreLinker::rebuild(&self.conn, self.capacity)?,
         };
-        let written = write(&mut self.conn, &mut linker, batch);
+        let written = write(&mut self.conn, &mut linker, &mut self.encoder, batch);
         self.linker = match written {
             Ok(()) => Some(linker),
             // The linker may remember traces that were rolled back.
@@ -120,7 +121,12 @@ impl Writer {
     }
 }
 
-fn write(c: &mut Connection, linker: &mut StoreLinker, batch: &Batch) -> Result<(), StoreError> {
+fn write(
+    c: &mut Connection,
+    linker: &mut StoreLinker,
+    enc: &mut Encoder,
+    batch: &Batch,
+) -> Result<(), StoreError> {
     let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut conversations = Conversations::default();
     for p in &batch.traces {
@@ -130,7 +136,7 @@ fn write(c: &mut Connection, linker: &mut StoreLinker, batch: &Batch) -> Result<
             .map(|input| linker.link(&tx, &p.trace, &p.id, input, &conversations))
             .transpose()?;
         let rowid = insert_trace(&tx, &p.trace, linked.as_ref())?;
-        bodies::store(&tx, rowid, p.request.as_ref(), p.response.as_ref())?;
+        bodies::store(&tx, enc, rowid, p.request.as_ref(), p.response.as_ref())?;
         if let (Some(input), Some(linked)) = (&p.link, &linked) {
             input.insert(&tx, rowid)?;
             conversations.add(&p.trace, &p.id, linked);

@@ -179,7 +179,8 @@ fn plans_cover_the_range_exactly_once() {
             ),
         ]
     );
-    assert_eq!(plan.hours, Some(range(base, base + 2 * HOUR_MS)));
+    assert_eq!(plan.hours, vec![range(base, base + 2 * HOUR_MS)]);
+    assert_eq!(plan.days, None);
     assert_eq!(
         plan.minutes,
         vec![
@@ -189,7 +190,7 @@ fn plans_cover_the_range_exactly_once() {
     );
     // Without hours, all whole minutes come from minute rollups.
     let plan = r.plan(false);
-    assert_eq!(plan.hours, None);
+    assert!(plan.hours.is_empty());
     assert_eq!(
         plan.minutes,
         vec![range(base - MINUTE_MS, base + 2 * HOUR_MS + 3 * MINUTE_MS)]
@@ -206,9 +207,10 @@ fn plans_cover_the_range_exactly_once() {
     ] {
         for hours in [false, true] {
             let plan = range(from, to).plan(hours);
+            assert_eq!(plan.days, None);
             let mut parts: Vec<TimeRange> = plan.exact.clone();
             parts.extend(plan.minutes.iter().copied());
-            parts.extend(plan.hours);
+            parts.extend(plan.hours.iter().copied());
             parts.sort_by_key(|p| p.from_ms());
             assert_eq!(parts.first().unwrap().from_ms(), from);
             assert_eq!(parts.last().unwrap().to_ms(), to);
@@ -218,13 +220,89 @@ fn plans_cover_the_range_exactly_once() {
             for m in &plan.minutes {
                 assert_eq!((m.from_ms() % MINUTE_MS, m.to_ms() % MINUTE_MS), (0, 0));
             }
-            if let Some(h) = &plan.hours {
+            for h in &plan.hours {
                 assert_eq!((h.from_ms() % HOUR_MS, h.to_ms() % HOUR_MS), (0, 0));
             }
             for e in &plan.exact {
                 assert!(e.to_ms() - e.from_ms() < 2 * MINUTE_MS);
             }
         }
+    }
+}
+
+#[test]
+fn day_plans_read_whole_days_from_day_rollups() {
+    // 2025-05-30 21:58:30.5 .. 2025-06-03 02:03:10: partial minutes, whole
+    // minutes, whole hours, then three whole days, then hours and minutes again.
+    let from = JUNE_1 - DAY_MS - 2 * HOUR_MS - 89_500;
+    let to = JUNE_1 + 2 * DAY_MS + 2 * HOUR_MS + 190_000;
+    let plan = range(from, to).plan_up_to(DAY_MS);
+    assert_eq!(plan.days, Some(range(JUNE_1 - DAY_MS, JUNE_1 + 2 * DAY_MS)));
+    assert_eq!(
+        plan.hours,
+        vec![
+            range(JUNE_1 - DAY_MS - 2 * HOUR_MS, JUNE_1 - DAY_MS),
+            range(JUNE_1 + 2 * DAY_MS, JUNE_1 + 2 * DAY_MS + 2 * HOUR_MS),
+        ]
+    );
+    assert_eq!(
+        plan.minutes,
+        vec![
+            range(
+                JUNE_1 - DAY_MS - 2 * HOUR_MS - MINUTE_MS,
+                JUNE_1 - DAY_MS - 2 * HOUR_MS
+            ),
+            range(
+                JUNE_1 + 2 * DAY_MS + 2 * HOUR_MS,
+                JUNE_1 + 2 * DAY_MS + 2 * HOUR_MS + 3 * MINUTE_MS
+            ),
+        ]
+    );
+    assert_eq!(plan.exact.len(), 2);
+    let granularities: Vec<i64> = plan.rollups().iter().map(|(g, _)| *g).collect();
+    assert_eq!(
+        granularities,
+        vec![DAY_MS, HOUR_MS, HOUR_MS, MINUTE_MS, MINUTE_MS]
+    );
+    // Up to hours, the same range has no day part and one run of hours.
+    let hours = range(from, to).plan_up_to(HOUR_MS);
+    assert_eq!(hours.days, None);
+    assert_eq!(
+        hours.hours,
+        vec![range(
+            JUNE_1 - DAY_MS - 2 * HOUR_MS,
+            JUNE_1 + 2 * DAY_MS + 2 * HOUR_MS
+        )]
+    );
+    assert_eq!(hours.minutes, plan.minutes);
+    assert_eq!(range(from, to).plan(true), hours);
+
+    // Every millisecond is covered once, each part aligned to its rollup.
+    for (from, to) in [
+        (JUNE_1, JUNE_1 + DAY_MS),
+        (JUNE_1 - 1, JUNE_1 + DAY_MS + 1),
+        (JUNE_1 + 1, JUNE_1 + DAY_MS - 1),
+        (JUNE_1 + HOUR_MS, JUNE_1 + DAY_MS + HOUR_MS),
+        (JUNE_1 - 30_000, JUNE_1 + 30 * DAY_MS - 7 * MINUTE_MS - 5),
+        (JUNE_1 + 5, JUNE_1 + 23 * HOUR_MS),
+    ] {
+        let plan = range(from, to).plan_up_to(DAY_MS);
+        let mut parts: Vec<TimeRange> = plan.exact.clone();
+        parts.extend(plan.rollups().into_iter().map(|(width, part)| {
+            assert_eq!(
+                (part.from_ms() % width, part.to_ms() % width),
+                (0, 0),
+                "{from}..{to}: {part:?} in {width} rollups"
+            );
+            part
+        }));
+        parts.sort_by_key(|p| p.from_ms());
+        assert_eq!(parts.first().unwrap().from_ms(), from);
+        assert_eq!(parts.last().unwrap().to_ms(), to);
+        for w in parts.windows(2) {
+            assert_eq!(w[0].to_ms(), w[1].from_ms(), "{from}..{to}");
+        }
+        assert!(plan.hours.len() <= 2 && plan.minutes.len() <= 2 && plan.exact.len() <= 2);
     }
 }
 
@@ -236,6 +314,10 @@ fn buckets_parse_and_pick_a_readable_default() {
     assert!(matches!(Bucket::parse("2m"), Err(QueryError::BadBucket(_))));
     assert!(Bucket::Hour.uses_hours() && Bucket::Day.uses_hours());
     assert!(!Bucket::FiveMinutes.uses_hours());
+    assert_eq!(Bucket::Day.widest_rollup_ms(), DAY_MS);
+    assert_eq!(Bucket::Hour.widest_rollup_ms(), HOUR_MS);
+    assert_eq!(Bucket::FiveMinutes.widest_rollup_ms(), MINUTE_MS);
+    assert_eq!(Bucket::Minute.widest_rollup_ms(), MINUTE_MS);
     assert_eq!(Bucket::auto(range(0, DAY_MS)), Bucket::FiveMinutes);
     assert_eq!(Bucket::auto(range(0, HOUR_MS)), Bucket::Minute);
     assert_eq!(Bucket::auto(range(0, 7 * DAY_MS)), Bucket::Hour);

@@ -6,15 +6,17 @@ use std::collections::BTreeMap;
 use rusqlite::Connection;
 
 use super::rows::{self, Rollups};
+use crate::analytics::window::DAY_MS;
 use crate::analytics::{
     rank_slowest, Agg, Slowest, SlowestQuery, StatsQuery, StatsReport, StatsSum,
 };
 use crate::error::StoreError;
 
-/// Statistics per bucket and group. Hour rollups fill buckets of an hour or
-/// more, minute rollups the rest, trace rows the partial minutes at the edges.
+/// Statistics per bucket and group. Day rollups fill day buckets, hour rollups
+/// the other buckets of an hour or more and the hours outside whole days,
+/// minute rollups the rest, trace rows the partial minutes at the edges.
 pub(super) fn request_stats(c: &Connection, q: StatsQuery) -> Result<StatsReport, StoreError> {
-    let plan = q.range().plan(q.bucket().uses_hours());
+    let plan = q.range().plan_up_to(q.bucket().widest_rollup_ms());
     let dim = q.group_by().map_or("", |g| g.as_str());
     let mut sum = StatsSum::new(q);
     let rollups = Rollups { dim, account: None };
@@ -28,7 +30,7 @@ const SLOWEST_DIMS: [&str; 3] = ["endpoint", "model", "upstream"];
 
 /// Endpoints, models and upstreams by p95 duration over the whole range.
 pub(super) fn slowest(c: &Connection, q: SlowestQuery) -> Result<Slowest, StoreError> {
-    let plan = q.range().plan(true);
+    let plan = q.range().plan_up_to(DAY_MS);
     let mut groups: [BTreeMap<String, Agg>; 3] = Default::default();
     for (dim, map) in SLOWEST_DIMS.iter().zip(groups.iter_mut()) {
         let rollups = Rollups { dim, account: None };

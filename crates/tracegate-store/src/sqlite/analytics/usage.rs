@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use rusqlite::Connection;
 
 use super::rows::{self, Rollups, KEY_SEPARATOR};
+use crate::analytics::window::DAY_MS;
 use crate::analytics::{
     rank_accounts, AccountUsage, TimeRange, Tokens, UsageQuery, UsageReport, UsageSum,
 };
@@ -13,7 +14,7 @@ use crate::error::StoreError;
 /// Usage per bucket and model: `account_model` rollups for one account,
 /// `model` rollups for all, trace rows for the partial minutes.
 pub(super) fn usage(c: &Connection, q: UsageQuery) -> Result<UsageReport, StoreError> {
-    let plan = q.range().plan(q.bucket().uses_hours());
+    let plan = q.range().plan_up_to(q.bucket().widest_rollup_ms());
     let account = q.account().map(str::to_owned);
     let mut sum = UsageSum::new(q);
     let rollups = match account.as_deref() {
@@ -44,7 +45,7 @@ pub(super) fn by_account(
     c: &Connection,
     range: TimeRange,
 ) -> Result<Vec<AccountUsage>, StoreError> {
-    let plan = range.plan(true);
+    let plan = range.plan_up_to(DAY_MS);
     let mut accounts: BTreeMap<String, Tokens> = BTreeMap::new();
     let rollups = Rollups {
         dim: "account",

@@ -1,7 +1,9 @@
-//! Full text sorted by start time.
+//! Sorted by start time from matches found in rowid order: full text, or
+//! the entries of a column's own index that pass a test on it.
 //!
-//! FTS5 gives matches in rowid order, cheaply and lazily; traces are written
-//! in nearly start-time order, so the first matches by rowid are nearly the
+//! FTS5 gives matches in rowid order, cheaply and lazily, and a column index
+//! gives its matching rowids without reading a trace; traces are written in
+//! nearly start-time order, so the first matches by rowid are nearly the
 //! first by start time. The page is built from that and then made exact:
 //!
 //! 1. Up to `cap + 1` matching rowids (`cap` is `Tuning::min_cap`, or twice the page), in scan order (newest rows first for
@@ -13,7 +15,7 @@
 //! 3. A trace beyond the edge can still belong on the page only if it sorts
 //!    before the worst of the `k`: one written out of start-time order. The
 //!    `ts` index lists those directly (without reading the traces); each is
-//!    checked against the matches already read, or against one ranged FTS
+//!    checked against the matches already read, or against one ranged
 //!    query, and the page is the best `k` of all.
 //!
 //! No step asks FTS5 about one row at a time: a prefix term costs a merge of
@@ -21,7 +23,7 @@
 
 use std::collections::HashSet;
 
-use rusqlite::Connection;
+use rusqlite::{params_from_iter, Connection};
 
 use super::page::{fetch, fetch_ids, sort_hits, sql_value, Hit, Plan};
 use super::segments;
@@ -29,15 +31,44 @@ use super::sql::Sql;
 use crate::error::StoreError;
 use crate::search::SortOrder;
 
-/// Up to `k` hits after the cursor, matching `text` (an FTS5 expression).
+/// Where the matching rowids come from.
+pub(super) enum Source<'a> {
+    /// Full-text matches of an FTS5 expression.
+    Text(&'a str),
+    /// Traces whose entry in `index` passes `test`, a condition on its column only.
+    Index { index: &'static str, test: Sql },
+}
+
+impl Source<'_> {
+    /// How many traces an index source matches, counting no further than
+    /// `most` (read from the index alone); full text counts as `most`.
+    pub fn count(&self, c: &Connection, most: i64) -> Result<i64, StoreError> {
+        let Source::Index { index, test } = self else {
+            return Ok(most);
+        };
+        let mut sql = Sql::default();
+        sql.push("SELECT count(*) FROM (SELECT 1 FROM traces t INDEXED BY ")
+            .push(index)
+            .push(" WHERE ")
+            .append(test)
+            .push(" LIMIT ")
+            .bind(most)
+            .push(")");
+        let mut stmt = c.prepare_cached(&sql.text)?;
+        let n = stmt.query_row(params_from_iter(sql.params.iter()), |r| r.get(0))?;
+        Ok(n)
+    }
+}
+
+/// Up to `k` hits after the cursor, among the matches of `source`.
 pub(super) fn run(
     c: &Connection,
     p: &Plan<'_>,
-    text: &str,
+    source: &Source<'_>,
     k: usize,
 ) -> Result<Vec<Hit>, StoreError> {
     let cap = p.tuning.min_cap.max(2 * k);
-    let first = match_ids(c, p, text, None, Some(cap + 1))?;
+    let first = match_ids(c, p, source, None, Some(cap + 1))?;
     if first.len() <= cap {
         return by_ids(c, p, &first, k, true);
     }
@@ -51,7 +82,7 @@ pub(super) fn run(
         }
     }
     if hits.len() < k {
-        hits.extend(scan_beyond(c, p, text, covered, k - hits.len())?);
+        hits.extend(scan_beyond(c, p, source, covered, k - hits.len())?);
     }
     let Some(edge) = hits.last().map(|h| h.rowid).filter(|_| hits.len() >= k) else {
         sort_hits(&mut hits, p.q.order);
@@ -66,7 +97,11 @@ pub(super) fn run(
         return Ok(hits);
     }
     if late.len() > p.tuning.max_late {
-        return segments::run(c, p, k);
+        return match source {
+            Source::Text(_) => segments::run(c, p, k),
+            // The segment plan would come back here: let SQLite choose.
+            Source::Index { .. } => segments::valued(c, p, k),
+        };
     }
     let beyond = |id: i64| match p.q.order {
         SortOrder::Desc => id < covered,
@@ -76,7 +111,7 @@ pub(super) fn run(
     let read: HashSet<i64> = read.iter().copied().collect();
     let mut matched: Vec<i64> = inside.into_iter().filter(|id| read.contains(id)).collect();
     if let (Some(lo), Some(hi)) = (outside.iter().min(), outside.iter().max()) {
-        let in_range: HashSet<i64> = match_ids(c, p, text, Some((*lo, *hi)), None)?
+        let in_range: HashSet<i64> = match_ids(c, p, source, Some((*lo, *hi)), None)?
             .into_iter()
             .collect();
         matched.extend(outside.into_iter().filter(|id| in_range.contains(id)));
@@ -93,13 +128,23 @@ pub(super) fn run(
 fn match_ids(
     c: &Connection,
     p: &Plan<'_>,
-    text: &str,
+    source: &Source<'_>,
     range: Option<(i64, i64)>,
     limit: Option<usize>,
 ) -> Result<Vec<i64>, StoreError> {
     let mut sql = Sql::default();
-    sql.push("SELECT rowid FROM traces_fts WHERE traces_fts MATCH ")
-        .bind(text.to_owned());
+    match source {
+        Source::Text(text) => {
+            sql.push("SELECT rowid FROM traces_fts WHERE traces_fts MATCH ")
+                .bind((*text).to_owned());
+        }
+        Source::Index { index, test } => {
+            sql.push("SELECT t.rowid AS rowid FROM traces t INDEXED BY ")
+                .push(index)
+                .push(" WHERE ")
+                .append(test);
+        }
+    }
     if let Some((lo, hi)) = range {
         sql.push(" AND rowid >= ")
             .bind(lo)
@@ -140,17 +185,22 @@ fn by_ids(
     fetch(c, &sql)
 }
 
-/// Hits beyond `covered` in scan order, read through FTS5 and joined.
+/// Hits beyond `covered` in scan order: full text read through FTS5 and
+/// joined; index matches read in growing runs of rowids.
 fn scan_beyond(
     c: &Connection,
     p: &Plan<'_>,
-    text: &str,
+    source: &Source<'_>,
     covered: i64,
     limit: usize,
 ) -> Result<Vec<Hit>, StoreError> {
+    let Source::Text(text) = source else {
+        return runs_beyond(c, p, source, covered, limit);
+    };
     let mut sql = p.select();
     sql.push(" FROM traces_fts f CROSS JOIN traces t ON t.rowid = f.rowid");
-    sql.push(" WHERE f.traces_fts MATCH ").bind(text.to_owned());
+    sql.push(" WHERE f.traces_fts MATCH ")
+        .bind((*text).to_owned());
     sql.push(" AND f.rowid ")
         .push(p.after)
         .push(" ")
@@ -162,6 +212,42 @@ fn scan_beyond(
         .push(" LIMIT ")
         .bind(limit as i64);
     fetch(c, &sql)
+}
+
+/// Hits beyond `covered` in scan order, from runs of matching rowids that
+/// double in length, each checked against the filter.
+fn runs_beyond(
+    c: &Connection,
+    p: &Plan<'_>,
+    source: &Source<'_>,
+    covered: i64,
+    limit: usize,
+) -> Result<Vec<Hit>, StoreError> {
+    let mut hits = Vec::new();
+    let mut from = covered;
+    let mut run = p.tuning.min_cap.max(1);
+    while hits.len() < limit {
+        let range = match p.q.order {
+            SortOrder::Desc => (i64::MIN, from.saturating_sub(1)),
+            SortOrder::Asc => (from.saturating_add(1), i64::MAX),
+        };
+        let ids = match_ids(c, p, source, Some(range), Some(run))?;
+        let Some(&last) = ids.last() else {
+            break;
+        };
+        for chunk in ids.chunks(p.tuning.chunk.max(1)) {
+            hits.extend(by_ids(c, p, chunk, limit - hits.len(), false)?);
+            if hits.len() >= limit {
+                break;
+            }
+        }
+        if ids.len() < run {
+            break;
+        }
+        from = last;
+        run = run.saturating_mul(2);
+    }
+    Ok(hits)
 }
 
 /// Rowids beyond `edge` in scan order that sort before `worst` (and after

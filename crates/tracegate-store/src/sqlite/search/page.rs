@@ -9,7 +9,7 @@ use tracegate_core::filter::Filter;
 use super::filter::compile;
 use super::fts::match_expr;
 use super::sql::Sql;
-use super::{by_time, segments};
+use super::{by_time, merge, segments};
 use crate::error::StoreError;
 use crate::model::TraceSummary;
 use crate::search::{Position, SearchPage, SearchQuery, SortKey, SortOrder, SortValue};
@@ -75,27 +75,13 @@ pub(super) struct Plan<'a> {
 /// Runs `q`: one page and the cursor of the next.
 pub(super) fn run(c: &Connection, q: &SearchQuery) -> Result<SearchPage, StoreError> {
     let n = q.page_size() as usize;
-    let filter = q.filter.as_ref().map(|f| {
-        let mut sql = Sql::default();
-        compile(f, &mut sql);
-        sql
-    });
-    let (after, before, dir) = match q.order {
-        SortOrder::Desc => ("<", ">", "DESC"),
-        SortOrder::Asc => (">", "<", "ASC"),
-    };
-    let plan = Plan {
-        q,
-        filter,
-        text: q.text.as_ref().map(match_expr),
-        after,
-        before,
-        dir,
-        tuning: Tuning::get(),
-    };
+    let plan = Plan::new(q);
     let mut hits = match (&plan.text, q.sort) {
-        (Some(text), SortKey::Ts) => by_time::run(c, &plan, text, n + 1)?,
-        _ => segments::run(c, &plan, n + 1)?,
+        (Some(text), SortKey::Ts) => by_time::run(c, &plan, &by_time::Source::Text(text), n + 1)?,
+        _ => match merge::run(c, &plan, n + 1)? {
+            Some(hits) => hits,
+            None => segments::run(c, &plan, n + 1)?,
+        },
     };
     let has_more = hits.len() > n;
     hits.truncate(n);
@@ -132,7 +118,29 @@ pub(super) fn sql_value(v: SortValue) -> SqlValue {
     }
 }
 
-impl Plan<'_> {
+impl<'a> Plan<'a> {
+    /// The plan of `q`: its filter compiled, its text as FTS5, its order.
+    pub fn new(q: &'a SearchQuery) -> Plan<'a> {
+        let filter = q.filter.as_ref().map(|f| {
+            let mut sql = Sql::default();
+            compile(f, &mut sql);
+            sql
+        });
+        let (after, before, dir) = match q.order {
+            SortOrder::Desc => ("<", ">", "DESC"),
+            SortOrder::Asc => (">", "<", "ASC"),
+        };
+        Plan {
+            q,
+            filter,
+            text: q.text.as_ref().map(match_expr),
+            after,
+            before,
+            dir,
+            tuning: Tuning::get(),
+        }
+    }
+
     /// The filter tree, if any.
     pub fn filter_tree(&self) -> Option<&Filter> {
         self.q.filter.as_ref()

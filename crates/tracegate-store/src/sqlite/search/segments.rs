@@ -7,12 +7,15 @@
 //! sorting is the reverse. Without statistics the query planner cannot tell
 //! which holds, so when the filter could drive the query, the sort index is
 //! tried on a slice first (`Tuning::slice` entries) and, if that slice does not
-//! fill the page, the rest is read through the filter's index.
+//! fill the page, the rest is read through the filter's index (by start time,
+//! as rowids from a numeric column's index, see `by_time`).
 
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{params_from_iter, Connection, OptionalExtension};
 use tracegate_core::filter::{Column, Field, Filter, Op, Predicate};
 
+use super::by_time::{self, Source};
+use super::filter::compile;
 use super::page::{fetch, sort_column, Hit, Plan};
 use super::sql::Sql;
 use crate::error::StoreError;
@@ -51,7 +54,7 @@ fn text(p: &Plan<'_>, sql: &mut Sql) {
 }
 
 /// Traces with a sort value, in one query the planner is free to drive.
-fn valued(c: &Connection, p: &Plan<'_>, k: usize) -> Result<Vec<Hit>, StoreError> {
+pub(super) fn valued(c: &Connection, p: &Plan<'_>, k: usize) -> Result<Vec<Hit>, StoreError> {
     let col = sort_column(p.q.sort);
     let mut sql = p.select();
     sql.push(" FROM traces t WHERE ")
@@ -67,20 +70,7 @@ fn valued(c: &Connection, p: &Plan<'_>, k: usize) -> Result<Vec<Hit>, StoreError
 
 /// Traces with a sort value: a slice of the sort index, then the filter's index.
 fn valued_by_slice(c: &Connection, p: &Plan<'_>, k: usize) -> Result<Vec<Hit>, StoreError> {
-    let col = sort_column(p.q.sort);
-    let mut sql = p.select();
-    sql.push(" FROM (SELECT t.rowid AS r, ").push(col);
-    sql.push(" AS v FROM traces t WHERE ")
-        .push(col)
-        .push(" IS NOT NULL");
-    p.keyset(&mut sql);
-    p.order_by(&mut sql, col, "t.rowid");
-    sql.push(" LIMIT ").bind(p.tuning.slice);
-    sql.push(") s CROSS JOIN traces t ON t.rowid = s.r WHERE 1");
-    p.filter(&mut sql);
-    p.order_by(&mut sql, "s.v", "s.r");
-    sql.push(" LIMIT ").bind(k as i64);
-    let mut hits = fetch(c, &sql)?;
+    let mut hits = slice(c, p, k)?;
     if hits.len() >= k {
         return Ok(hits);
     }
@@ -89,10 +79,20 @@ fn valued_by_slice(c: &Connection, p: &Plan<'_>, k: usize) -> Result<Vec<Hit>, S
     };
     // The slice tells how common matches are: read on in sort order while
     // that costs fewer rows than reading every match through the filter's
-    // index and sorting them (`+col` keeps the sort index out).
+    // index and sorting them (`+col` keeps the sort index out). By start
+    // time, rowids from a column's index need no trace read to be sorted
+    // (see `by_time`): an index entry costs a fraction of a trace, so that
+    // index is used while it holds fewer than twice the rows left to read.
     let rate = (hits.len() as f64).max(0.5) / p.tuning.slice.max(1) as f64;
     let by_sort = (k - hits.len()) as f64 / rate;
+    if let Some(source) = index_source(p) {
+        let most = (2.0 * by_sort).min(i64::MAX as f64) as i64;
+        if source.count(c, most)? < most {
+            return by_time::run(c, p, &source, k);
+        }
+    }
     let by_filter = rate * table_size(c)? as f64 * 4.0;
+    let col = sort_column(p.q.sort);
     let plus = format!("+{col}");
     let col = if by_sort <= by_filter {
         col
@@ -111,6 +111,25 @@ fn valued_by_slice(c: &Connection, p: &Plan<'_>, k: usize) -> Result<Vec<Hit>, S
     Ok(hits)
 }
 
+/// The matches (at most `k`) among the first `Tuning::slice` entries of the
+/// sort index after the cursor, in order.
+pub(super) fn slice(c: &Connection, p: &Plan<'_>, k: usize) -> Result<Vec<Hit>, StoreError> {
+    let col = sort_column(p.q.sort);
+    let mut sql = p.select();
+    sql.push(" FROM (SELECT t.rowid AS r, ").push(col);
+    sql.push(" AS v FROM traces t WHERE ")
+        .push(col)
+        .push(" IS NOT NULL");
+    p.keyset(&mut sql);
+    p.order_by(&mut sql, col, "t.rowid");
+    sql.push(" LIMIT ").bind(p.tuning.slice);
+    sql.push(") s CROSS JOIN traces t ON t.rowid = s.r WHERE 1");
+    p.filter(&mut sql);
+    p.order_by(&mut sql, "s.v", "s.r");
+    sql.push(" LIMIT ").bind(k as i64);
+    fetch(c, &sql)
+}
+
 /// About how many traces there are (the highest rowid), read from the table's b-tree.
 fn table_size(c: &Connection) -> Result<i64, StoreError> {
     let max: Option<i64> = c
@@ -121,7 +140,7 @@ fn table_size(c: &Connection) -> Result<i64, StoreError> {
 
 /// The position of the last entry of the slice; `None` when the slice
 /// reached the end of the segment.
-fn slice_end(c: &Connection, p: &Plan<'_>) -> Result<Option<Position>, StoreError> {
+pub(super) fn slice_end(c: &Connection, p: &Plan<'_>) -> Result<Option<Position>, StoreError> {
     let col = sort_column(p.q.sort);
     let mut sql = Sql::default();
     sql.push("SELECT ")
@@ -201,6 +220,32 @@ fn probe_first(p: &Plan<'_>) -> bool {
         Field::Metadata(_) => false,
     });
     drivable && !ordered_by_index
+}
+
+/// For start-time order, a test every match passes on a column with an index
+/// of its own (other than `ts`): its matching rowids, read from that index.
+fn index_source<'a>(p: &Plan<'a>) -> Option<Source<'a>> {
+    if p.q.sort != SortKey::Ts || p.text.is_some() {
+        return None;
+    }
+    conjuncts(p.filter_tree()?).into_iter().find_map(|pr| {
+        let Field::Column(col) = pr.field else {
+            return None;
+        };
+        let index = match col {
+            Column::DurationMs => "traces_duration",
+            Column::TtftMs => "traces_ttft",
+            Column::CostUsd => "traces_cost",
+            Column::TotalTokens => "traces_total_tokens",
+            _ => return None,
+        };
+        if !matches!(pr.op, Op::Eq | Op::In | Op::Gt | Op::Gte | Op::Lt | Op::Lte) {
+            return None;
+        }
+        let mut test = Sql::default();
+        compile(&Filter::Leaf(pr.clone()), &mut test);
+        Some(Source::Index { index, test })
+    })
 }
 
 /// The predicates every match must satisfy (the top-level `and`).

@@ -8,8 +8,10 @@
 )]
 
 mod bench;
+mod covers;
 mod filters;
 mod paging;
+mod ranges;
 mod text;
 
 use std::collections::HashMap;

@@ -3,18 +3,19 @@
 
 use rusqlite::{params, Transaction};
 
-use crate::body::{encode, ChainNode, Codec, Decomposed, Hash};
+use crate::body::{ChainNode, Codec, Decomposed, Encoder, Hash, COMPRESS_MIN};
 use crate::error::StoreError;
 
 /// Stores the bodies of the trace at `rowid`; nothing when both are empty.
 pub(super) fn store(
     tx: &Transaction<'_>,
+    enc: &mut Encoder,
     rowid: i64,
     request: Option<&Decomposed>,
     response: Option<&Decomposed>,
 ) -> Result<(), StoreError> {
-    let request = request.map(|d| store_body(tx, d)).transpose()?;
-    let response = response.map(|d| store_body(tx, d)).transpose()?;
+    let request = request.map(|d| store_body(tx, enc, d)).transpose()?;
+    let response = response.map(|d| store_body(tx, enc, d)).transpose()?;
     if request.is_none() && response.is_none() {
         return Ok(());
     }
@@ -36,26 +37,43 @@ fn split(body: Option<(Codec, Vec<u8>)>) -> (Option<i64>, Option<Vec<u8>>) {
 }
 
 /// Stores a body's blobs and chains; returns the encoded skeleton.
-fn store_body(tx: &Transaction<'_>, d: &Decomposed) -> Result<(Codec, Vec<u8>), StoreError> {
+fn store_body(
+    tx: &Transaction<'_>,
+    enc: &mut Encoder,
+    d: &Decomposed,
+) -> Result<(Codec, Vec<u8>), StoreError> {
     for (hash, raw) in &d.blobs {
-        put_blob(tx, hash, raw)?;
+        put_blob(tx, enc, hash, raw)?;
     }
     for chain in &d.chains {
-        put_chain(tx, chain)?;
+        put_chain(tx, enc, chain)?;
     }
-    encode(&d.skeleton)
+    enc.encode(&d.skeleton)
 }
 
-/// Stores content unless its hash is already there (then it is not even compressed).
-fn put_blob(tx: &Transaction<'_>, hash: &Hash, raw: &[u8]) -> Result<(), StoreError> {
+/// Stores content unless its hash is already there. Content that would be
+/// compressed is looked up first (a stored blob is not even compressed);
+/// smaller content is kept raw and inserted-if-absent in one statement.
+fn put_blob(
+    tx: &Transaction<'_>,
+    enc: &mut Encoder,
+    hash: &Hash,
+    raw: &[u8],
+) -> Result<(), StoreError> {
     let key = &hash.as_bytes()[..];
-    if tx
-        .prepare_cached("SELECT 1 FROM blobs WHERE hash = ?1")?
-        .exists([key])?
-    {
-        return Ok(());
-    }
-    let (codec, data) = encode(raw)?;
+    let encoded;
+    let (codec, data) = if raw.len() < COMPRESS_MIN {
+        (Codec::Raw, raw)
+    } else {
+        if tx
+            .prepare_cached("SELECT 1 FROM blobs WHERE hash = ?1")?
+            .exists([key])?
+        {
+            return Ok(());
+        }
+        encoded = enc.encode(raw)?;
+        (encoded.0, encoded.1.as_slice())
+    };
     tx.prepare_cached(
         "INSERT OR IGNORE INTO blobs (hash, codec, size, data) VALUES (?1, ?2, ?3, ?4)",
     )?
@@ -65,27 +83,27 @@ fn put_blob(tx: &Transaction<'_>, hash: &Hash, raw: &[u8]) -> Result<(), StoreEr
 
 /// Stores the nodes of a chain (root first) that are not stored yet.
 ///
-/// A node is only ever written together with its ancestors, so the newest
-/// stored node found walking back from the head marks where new ones start.
-fn put_chain(tx: &Transaction<'_>, nodes: &[ChainNode]) -> Result<(), StoreError> {
-    let mut exists = tx.prepare_cached("SELECT 1 FROM msg_nodes WHERE hash = ?1")?;
-    let mut first_new = 0;
-    for (i, node) in nodes.iter().enumerate().rev() {
-        if exists.exists([&node.hash.as_bytes()[..]])? {
-            first_new = i + 1;
-            break;
-        }
-    }
+/// A node is only ever written together with its ancestors (in one
+/// transaction), so walking back from the head, the first node already
+/// stored marks where the new ones end: each step is one insert-if-absent.
+fn put_chain(
+    tx: &Transaction<'_>,
+    enc: &mut Encoder,
+    nodes: &[ChainNode],
+) -> Result<(), StoreError> {
     let mut insert = tx.prepare_cached(
         "INSERT OR IGNORE INTO msg_nodes (hash, parent, blob) VALUES (?1, ?2, ?3)",
     )?;
-    for node in nodes.get(first_new..).unwrap_or_default() {
-        put_blob(tx, &node.blob, &node.raw)?;
-        insert.execute(params![
+    for node in nodes.iter().rev() {
+        let inserted = insert.execute(params![
             &node.hash.as_bytes()[..],
             node.parent.as_ref().map(|p| &p.as_bytes()[..]),
             &node.blob.as_bytes()[..],
         ])?;
+        if inserted == 0 {
+            break;
+        }
+        put_blob(tx, enc, &node.blob, &node.raw)?;
     }
     Ok(())
 }

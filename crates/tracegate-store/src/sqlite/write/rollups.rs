@@ -12,8 +12,9 @@ use tracegate_core::Trace;
 use super::{finite, int};
 use crate::error::StoreError;
 
-/// Bucket widths in ms: a minute and an hour.
-pub(crate) const GRANULARITIES: [i64; 2] = [60_000, 3_600_000];
+/// Bucket widths in ms: a minute, an hour and a (UTC) day. Day rows let a
+/// month of statistics by day merge 30 rows per group instead of 720.
+pub(crate) const GRANULARITIES: [i64; 3] = [60_000, 3_600_000, 86_400_000];
 
 /// Joins account and model in an `account_model` key (`char(31)`).
 pub(crate) const KEY_SEPARATOR: char = '\u{1f}';
@@ -264,7 +265,7 @@ mod tests {
         r.add(&t);
         r.add(&t);
         let groups: BTreeMap<GroupKey, &Sums> = r.groups().into_iter().collect();
-        assert_eq!(groups.len(), 16);
+        assert_eq!(groups.len(), 24);
         let minute = groups[&(
             60_000,
             "account_model",
@@ -280,6 +281,8 @@ mod tests {
         assert!(minute.ttft.is_none());
         assert!(groups.contains_key(&(3_600_000, "upstream", 3_600_000 * 5, String::new())));
         assert!(groups.contains_key(&(3_600_000, "model", 3_600_000 * 5, "gpt-4.1".into())));
+        let day = groups[&(86_400_000, "account_model", 0, "cred:1\u{1f}gpt-4.1".into())];
+        assert_eq!((day.requests, day.errors, day.input_tokens), (2, 2, 14));
     }
 
     #[test]
@@ -290,5 +293,6 @@ mod tests {
         r.add(&t);
         let groups: Vec<GroupKey> = r.groups().into_iter().map(|(k, _)| k).collect();
         assert!(groups.contains(&(60_000, "", -60_000, String::new())));
+        assert!(groups.contains(&(86_400_000, "", -86_400_000, String::new())));
     }
 }

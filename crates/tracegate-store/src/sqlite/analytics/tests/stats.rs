@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use super::*;
-use crate::analytics::window::{floor, HOUR_MS, MINUTE_MS};
+use crate::analytics::window::{floor, DAY_MS, HOUR_MS, MINUTE_MS};
 use crate::analytics::{
     AnalyticsStore, Bucket, GroupBy, GroupStats, Percentiles, SlowestQuery, StatsQuery, TimeRange,
 };
@@ -97,28 +97,20 @@ fn exact_groups(
     (buckets, totals)
 }
 
-#[tokio::test]
-async fn percentiles_match_exact_ones_within_two_percent() {
-    let (_dir, store) = temp_store();
-    let start = JUNE_2 + 8 * HOUR_MS;
-    let traces = corpus(15_000, start, start + 7 * HOUR_MS, 21);
-    insert(&store, &traces).await;
-
-    // Unaligned edges: hour rollups inside, minute rollups and trace rows at the ends.
-    let from = start + 17 * MINUTE_MS + 12_500;
-    let to = from + 5 * HOUR_MS + 3 * MINUTE_MS;
-    let range = TimeRange::new(from, to).unwrap();
+/// Checks every bucket, group and total of each (bucket, grouping) over
+/// `range` against exact figures; returns how many values were compared.
+async fn check_stats(
+    store: &SqliteStore,
+    traces: &[Trace],
+    range: TimeRange,
+    cases: &[(Bucket, Option<GroupBy>)],
+) -> usize {
     let mut checked = 0;
-    for (bucket, group_by) in [
-        (Bucket::Hour, Some(GroupBy::Model)),
-        (Bucket::FiveMinutes, None),
-        (Bucket::Day, Some(GroupBy::Outcome)),
-        (Bucket::Hour, Some(GroupBy::Upstream)),
-    ] {
+    for &(bucket, group_by) in cases {
         let q = StatsQuery::new(range, bucket, group_by).unwrap();
         let r = store.request_stats(q).await.unwrap();
         let width = bucket.ms();
-        let (mut buckets, mut totals) = exact_groups(&traces, range, width, group_by);
+        let (mut buckets, mut totals) = exact_groups(traces, range, width, group_by);
         assert_eq!(
             r.buckets.len() as i64,
             crate::analytics::window::bucket_count(range, width)
@@ -146,6 +138,32 @@ async fn percentiles_match_exact_ones_within_two_percent() {
             assert!(w[0].usage.requests >= w[1].usage.requests);
         }
     }
+    checked
+}
+
+#[tokio::test]
+async fn percentiles_match_exact_ones_within_two_percent() {
+    let (_dir, store) = temp_store();
+    let start = JUNE_2 + 8 * HOUR_MS;
+    let traces = corpus(15_000, start, start + 7 * HOUR_MS, 21);
+    insert(&store, &traces).await;
+
+    // Unaligned edges: hour rollups inside, minute rollups and trace rows at the ends.
+    let from = start + 17 * MINUTE_MS + 12_500;
+    let to = from + 5 * HOUR_MS + 3 * MINUTE_MS;
+    let range = TimeRange::new(from, to).unwrap();
+    let checked = check_stats(
+        &store,
+        &traces,
+        range,
+        &[
+            (Bucket::Hour, Some(GroupBy::Model)),
+            (Bucket::FiveMinutes, None),
+            (Bucket::Day, Some(GroupBy::Outcome)),
+            (Bucket::Hour, Some(GroupBy::Upstream)),
+        ],
+    )
+    .await;
     assert!(checked > 30_000, "{checked} values compared");
 }
 
@@ -202,4 +220,43 @@ async fn an_empty_store_gives_empty_buckets() {
     assert_eq!(r.buckets.len(), 12);
     assert!(r.buckets.iter().all(|b| b.groups.is_empty()));
     assert!(r.totals.is_empty());
+}
+
+#[tokio::test]
+async fn day_buckets_over_several_days_match_exact_figures() {
+    let (_dir, store) = temp_store();
+    let start = JUNE_2 - DAY_MS + 13 * HOUR_MS;
+    let traces = corpus(12_000, start, start + 4 * DAY_MS, 8);
+    insert(&store, &traces).await;
+    // Unaligned edges: minutes and hours before the first whole day and after
+    // the last, day rollups for the three whole days in between.
+    let from = start + 2 * HOUR_MS + 7 * MINUTE_MS + 40_001;
+    let to = from + 3 * DAY_MS + 11 * HOUR_MS + 51 * MINUTE_MS;
+    let range = TimeRange::new(from, to).unwrap();
+    let plan = range.plan_up_to(DAY_MS);
+    assert!(plan.days.is_some() && plan.hours.len() == 2 && plan.minutes.len() == 2);
+    let checked = check_stats(
+        &store,
+        &traces,
+        range,
+        &[
+            (Bucket::Day, Some(GroupBy::Model)),
+            (Bucket::Day, None),
+            (Bucket::Hour, Some(GroupBy::Account)),
+        ],
+    )
+    .await;
+    assert!(checked > 20_000, "{checked} values compared");
+    let r = store
+        .slowest(SlowestQuery::new(range, 10).unwrap())
+        .await
+        .unwrap();
+    let (_, mut exact) = exact_groups(&traces, range, DAY_MS, Some(GroupBy::Model));
+    assert_eq!(r.models.len(), exact.len());
+    for row in &r.models {
+        let key = row.key.clone().unwrap_or_default();
+        let want = exact.get_mut(&key).unwrap();
+        assert_eq!((row.requests, row.errors), (want.requests, want.errors));
+        assert_close(row.duration_ms.p95, &mut want.durations, 0.95, &key);
+    }
 }

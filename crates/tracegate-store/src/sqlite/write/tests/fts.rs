@@ -86,3 +86,36 @@ async fn a_trace_is_found_by_its_new_text_and_answer_not_by_old_history() {
         assert_eq!(matches(&peek, word), Vec::<i64>::new(), "{word}");
     }
 }
+
+#[tokio::test]
+async fn the_index_merges_less_often_and_keeps_its_prefix_indexes() {
+    let (_dir, store, peek) = temp_store();
+    let config: BTreeMap<String, i64> = {
+        let mut stmt = peek.prepare("SELECT k, v FROM traces_fts_config").unwrap();
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+        rows.map(Result::unwrap).collect()
+    };
+    assert_eq!(config.get("automerge"), Some(&16));
+    assert_eq!(config.get("crisismerge"), Some(&64));
+    assert_eq!(config.get("hashsize"), Some(&(16 << 20)));
+
+    let mut s = Script::new();
+    let mut session = Session::new("abcd1234");
+    session.user("Is the xylograph ready?");
+    let r = session.request();
+    s.anthropic(None, r, session.reply("Nearly."));
+    insert_in_batches(&store, &s.traces, 1).await;
+    let id = rowid(&peek, &s.traces[0]).unwrap();
+    // Two and three letters are answered by the prefix indexes, more by a term scan.
+    for prefix in ["xy*", "xyl*", "xylo*"] {
+        assert_eq!(matches(&peek, prefix), [id], "{prefix}");
+    }
+    let sql: String = peek
+        .query_row(
+            "SELECT sql FROM sqlite_schema WHERE name = 'traces_fts'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(sql.contains("prefix = '2 3'"), "{sql}");
+}

@@ -114,25 +114,20 @@ fn assert_close(sketch: &LatencySketch, values: &mut [f64], what: &str) {
     }
 }
 
-#[tokio::test]
-async fn rollups_equal_exact_aggregates_and_percentiles_are_within_two_percent() {
-    let (_dir, store, peek) = temp_store();
-    // 3000 traces 6.1 s apart: a little over five hours, every minute bucket
-    // filled by several batches and several batches spanning two buckets.
-    let corpus = small_corpus(3000, 17, 6_100);
-    insert_in_batches(&store, &corpus, 128).await;
-
+/// Every rollup row of every granularity and dimension equals the exact
+/// aggregate of its traces; `traces` is how many are stored.
+fn assert_rollups_exact(peek: &Connection, traces: usize) {
     for granularity in GRANULARITIES {
         for (dim, key_sql) in DIMS {
-            let mut want = exact(&peek, granularity, key_sql);
-            let got = rolled(&peek, granularity, dim);
+            let mut want = exact(peek, granularity, key_sql);
+            let got = rolled(peek, granularity, dim);
             let mut keys: Vec<_> = want.keys().cloned().collect();
             keys.sort();
             let mut got_keys: Vec<_> = got.keys().cloned().collect();
             got_keys.sort();
             assert_eq!(got_keys, keys, "groups of {granularity}/{dim}");
             let total: i64 = got.values().map(|r| r.counts[0]).sum();
-            assert_eq!(total, corpus.len() as i64, "{granularity}/{dim}");
+            assert_eq!(total, traces as i64, "{granularity}/{dim}");
             for (key, w) in &mut want {
                 let g = &got[key];
                 let what = format!("{granularity}/{dim}/{key:?}");
@@ -155,6 +150,17 @@ async fn rollups_equal_exact_aggregates_and_percentiles_are_within_two_percent()
             }
         }
     }
+}
+
+#[tokio::test]
+async fn rollups_equal_exact_aggregates_and_percentiles_are_within_two_percent() {
+    let (_dir, store, peek) = temp_store();
+    // 3000 traces 6.1 s apart: a little over five hours, every minute bucket
+    // filled by several batches and several batches spanning two buckets.
+    let corpus = small_corpus(3000, 17, 6_100);
+    insert_in_batches(&store, &corpus, 128).await;
+
+    assert_rollups_exact(&peek, corpus.len());
 
     // Sketches merged over every hour (and every minute) bucket of a key
     // against exact percentiles over all of its traces.
@@ -183,4 +189,24 @@ async fn rollups_equal_exact_aggregates_and_percentiles_are_within_two_percent()
             assert_close(&merged[key].1, ttfts, &format!("merged {dim} {key} ttft"));
         }
     }
+}
+
+#[tokio::test]
+async fn day_rollups_cover_several_days_exactly() {
+    let (_dir, store, peek) = temp_store();
+    // 2000 traces 157 s apart: from 10:00 on June 1st to past 01:00 on June
+    // 5th, five days in all, in batches that cross midnight.
+    let corpus = small_corpus(2000, 23, 157_000);
+    insert_in_batches(&store, &corpus, 96).await;
+    assert_rollups_exact(&peek, corpus.len());
+    let days: Vec<i64> = peek
+        .prepare("SELECT DISTINCT bucket FROM rollups WHERE granularity = 86400000 ORDER BY 1")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(days.len(), 5, "{days:?}");
+    assert!(days.iter().all(|d| d % 86_400_000 == 0));
+    assert!(days.windows(2).all(|w| w[1] - w[0] == 86_400_000));
 }
