@@ -61,3 +61,29 @@ def test_admin_token_guards_the_read_api(start_gateway: StartGateway) -> None:
         time.sleep(0.05)
     assert ok.status_code == 200 and ok.json()["status"] == 200
     assert httpx.get(gw.url + "/health").status_code == 200
+
+
+def test_api_is_never_open_to_the_network_without_a_token(tmp_path: Path, mock: Mock) -> None:
+    config = tmp_path / "open.toml"
+    config.write_text(gateway_config(mock.url))
+    port = free_port()
+    args = [str(binary()), "serve", "--listen", f"0.0.0.0:{port}", "--db", str(tmp_path / "open.db"), "--config", str(config)]
+    refused = subprocess.run(args, env=child_env(), capture_output=True, text=True, timeout=20, stdin=subprocess.DEVNULL)
+    assert refused.returncode != 0
+    assert "admin token" in refused.stderr, refused.stderr[-2000:]
+
+    # With a token it starts, and /api asks for it.
+    proc = subprocess.Popen(args, env=child_env({"TRACEGATE_ADMIN_TOKEN": "t0ken"}), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(200):
+            try:
+                if httpx.get(f"{url}/health").status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.05)
+        assert httpx.get(f"{url}/api/v1/traces").status_code == 401
+        assert httpx.get(f"{url}/api/v1/traces", headers={"authorization": "Bearer t0ken"}).status_code == 200
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)

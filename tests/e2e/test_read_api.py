@@ -35,3 +35,13 @@ def test_bad_queries(gateway: Gateway) -> None:
     assert gateway.get("/api/v1/traces", params={"limit": "lots"}).status_code == 400
     assert gateway.get("/api/v1/traces/not-a-uuid").status_code == 400
     assert gateway.get(f"/api/v1/traces/{uuid.uuid4()}").status_code == 404
+
+
+def test_cache_hits_and_misses_are_counted(gateway: Gateway) -> None:
+    before = gateway.get("/api/v1/cache").json()
+    url = "/api/v1/stats?bucket=1h&group_by=model"
+    first, second = gateway.get(url), gateway.get(url)
+    assert first.status_code == second.status_code == 200
+    after = gateway.get("/api/v1/cache").json()
+    assert after["misses"] >= before["misses"] + 1
+    assert after["hits"] >= before["hits"] + 1

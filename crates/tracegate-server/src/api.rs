@@ -34,6 +34,7 @@ pub fn router(state: ApiState, auth: auth::AdminAuth) -> Router {
         .route("/traces/{id}", get(traces::get_one))
         .route("/stats/inflight", get(traces::inflight))
         .route("/recorder", get(recorder))
+        .route("/cache", get(cache))
         .merge(search::routes())
         .merge(analytics::routes())
         .route_layer(middleware::from_fn_with_state(auth, auth::require_admin));
@@ -51,6 +52,10 @@ async fn health() -> Json<serde_json::Value> {
 async fn ready(State(s): State<ApiState>) -> Result<Json<serde_json::Value>, ApiError> {
     s.store.ping().await?;
     Ok(Json(json!({ "status": "ready" })))
+}
+
+async fn cache(State(s): State<ApiState>) -> Json<crate::cache::CacheStats> {
+    Json(s.cache.stats())
 }
 
 async fn recorder(State(s): State<ApiState>) -> Json<crate::recorder::RecorderSnapshot> {
