@@ -14,17 +14,13 @@ pub(super) const MAX_DOCUMENT_BYTES: usize = 64 * 1024;
 /// The text to index for a trace, given its parsed bodies (`None` when a body
 /// is not JSON); empty when there is nothing to index.
 pub(super) fn document(t: &Trace, request: Option<&Value>, response: Option<&Value>) -> String {
-    let mut doc = String::new();
-    let parts = [
-        request.map(|r| new_user_text(t.provider, r)),
-        response.map(|r| response_text(t.provider, r)),
-        t.error.clone(),
-    ];
-    for part in parts.into_iter().flatten() {
-        let part = part.trim();
-        if part.is_empty() {
-            continue;
-        }
+    let asked = request.map(|r| new_user_text(t.provider, r));
+    let answered = response.map(|r| response_text(t.provider, r));
+    let parts = [asked.as_deref(), answered.as_deref(), t.error.as_deref()]
+        .map(|part| part.map_or("", str::trim));
+    let len = parts.iter().map(|p| p.len() + 1).sum::<usize>();
+    let mut doc = String::with_capacity(len.min(MAX_DOCUMENT_BYTES + 1));
+    for part in parts.into_iter().filter(|p| !p.is_empty()) {
         if !doc.is_empty() {
             doc.push('\n');
         }

@@ -1,5 +1,5 @@
-//! Tests of the write path: conversation links, full text, rollups, atomicity
-//! and throughput. Shared builders and readers live here.
+//! Tests of the write path: conversation links, full text, rollups, atomicity,
+//! how bodies are stored and throughput. Shared builders and readers live here.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod atomic;
@@ -8,6 +8,7 @@ mod fts;
 mod links;
 mod rollups;
 mod sessions;
+mod storage;
 
 use std::collections::{BTreeMap, BTreeSet};
 
