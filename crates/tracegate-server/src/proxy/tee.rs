@@ -48,6 +48,26 @@ pub struct TeeBody {
 }
 
 impl TeeBody {
+    fn new(
+        inner: Incoming,
+        rec: Recording,
+        deadline: Pin<Box<Sleep>>,
+        mode: Mode,
+        provider: Provider,
+        status: u16,
+    ) -> Self {
+        TeeBody {
+            inner,
+            cut: Box::pin(rec.cut()),
+            rec: Some(rec),
+            deadline,
+            mode,
+            provider,
+            status,
+            out: VecDeque::new(),
+        }
+    }
+
     pub fn sse(
         inner: Incoming,
         rec: Recording,
@@ -62,16 +82,7 @@ impl TeeBody {
             rewrite,
             events: Vec::new(),
         };
-        TeeBody {
-            inner,
-            cut: Box::pin(rec.cut()),
-            rec: Some(rec),
-            deadline,
-            mode,
-            provider,
-            status,
-            out: VecDeque::new(),
-        }
+        Self::new(inner, rec, deadline, mode, provider, status)
     }
 
     pub fn plain(
@@ -87,16 +98,7 @@ impl TeeBody {
             cap,
             truncated: false,
         };
-        TeeBody {
-            inner,
-            cut: Box::pin(rec.cut()),
-            rec: Some(rec),
-            deadline,
-            mode,
-            provider,
-            status,
-            out: VecDeque::new(),
-        }
+        Self::new(inner, rec, deadline, mode, provider, status)
     }
 
     /// Looks at one chunk; returns it if it is to be forwarded as is.
