@@ -1,10 +1,11 @@
 //! The embedded SQLite backend.
 //!
 //! One writer connection behind a mutex and a small pool of read
-//! connections, in WAL mode so reads never wait for writes. Every SQLite call
-//! runs on tokio's blocking pool, never on an async worker thread; that
-//! includes splitting, hashing and compressing bodies (see the `body` module
-//! for how bodies are kept). All SQL of this backend lives under `sqlite/`.
+//! connections, in WAL mode so reads never wait for writes. No SQLite call
+//! runs on an async worker thread: trace batches are written on a dedicated
+//! writer thread of lower priority (see `write_thread`), with the splitting,
+//! hashing and compressing of bodies (see the `body` module for how bodies
+//! are kept); everything else runs on tokio's blocking pool. All SQL of this backend lives under `sqlite/`.
 
 mod analytics;
 mod error;
@@ -12,6 +13,7 @@ mod migrate;
 mod read;
 mod search;
 mod write;
+mod write_thread;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -48,6 +50,8 @@ struct Inner {
     writer: Mutex<write::Writer>,
     /// `None` for an in-memory database: reads then use the writer.
     readers: Option<ReadPool>,
+    /// Where trace batches are written (see `write_thread`).
+    write_thread: write_thread::WriteThread,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -112,6 +116,7 @@ impl SqliteStore {
                 path,
                 writer: Mutex::new(write::Writer::new(writer)?),
                 readers,
+                write_thread: write_thread::WriteThread::start()?,
             }),
         })
     }
@@ -176,12 +181,18 @@ impl TraceStore for SqliteStore {
         if traces.is_empty() {
             return Ok(());
         }
+        let late = write_thread::is_late(&traces, chrono::Utc::now());
         let inner = Arc::clone(&self.inner);
-        tokio::task::spawn_blocking(move || {
+        let job = move || {
             let batch = write::prepare(traces)?;
             inner.writer.lock().insert_batch(&batch)
-        })
-        .await?
+        };
+        if late {
+            // Behind on a busy machine: compete for the CPU like any thread.
+            tokio::task::spawn_blocking(job).await?
+        } else {
+            self.inner.write_thread.run(job).await
+        }
     }
 
     async fn recent(&self, limit: u32) -> Result<Vec<TraceSummary>, StoreError> {

@@ -214,3 +214,18 @@ async fn reads_and_writes_run_concurrently() {
     }
     assert_eq!(store.stats().await.unwrap().trace_count, 20);
 }
+
+#[tokio::test]
+async fn fresh_traces_go_through_the_writer_thread() {
+    let (_dir, store) = temp_store();
+    let mut traces = fixtures::shapes(conformance::epoch());
+    for t in &mut traces {
+        t.id = uuid::Uuid::now_v7();
+        t.started_at = chrono::Utc::now();
+    }
+    assert!(!write_thread::is_late(&traces, chrono::Utc::now()));
+    store.insert_batch(traces.clone()).await.unwrap();
+    for t in &traces {
+        conformance::assert_stored(&store, t).await;
+    }
+}
