@@ -129,6 +129,16 @@ async fn a_hundred_turn_conversation_stays_compact() {
             |r| r.get(0),
         )
         .unwrap();
+    let mut parts = c
+        .prepare("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC")
+        .unwrap();
+    let parts: Vec<(String, i64)> = parts
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    eprintln!("bytes by table and index: {parts:?}");
+    if let Ok(keep) = std::env::var("KEEP_DB") { std::fs::copy(store.path().unwrap(), keep).unwrap(); }
     let transcript = fixtures::transcript_bytes(&turns);
     let naive = fixtures::naive_bytes(&turns);
     let ratio = (db - analytics as usize) as f64 / transcript as f64;

@@ -27,7 +27,7 @@ use rollups::Rollups;
 /// Page cache of the writer connection, in KiB (SQLite's default is 2 MiB):
 /// the pages a batch goes back to (index edges, the newest full-text
 /// segments, rollup rows) stay in memory from one batch to the next.
-const WRITER_CACHE_KIB: i64 = 64 * 1024;
+const WRITER_CACHE_KIB: i64 = 16 * 1024;
 
 /// Pages written to the WAL between automatic checkpoints (SQLite's default
 /// is 1000): a page that several batches rewrite is copied back once.
