@@ -37,10 +37,11 @@
 
 mod codec;
 mod decompose;
+mod dictionary;
 mod hash;
 mod skeleton;
 
-pub(crate) use codec::{decode, Codec, Encoder, COMPRESS_MIN};
+pub(crate) use codec::{decode, Codec, Encoder, COMPRESS_MIN, DICT_MIN};
 pub(crate) use decompose::{
     decompose_request, decompose_response, ChainNode, Decomposed, ParsedBody,
 };

@@ -356,18 +356,3 @@ pub(super) fn small_corpus(n: usize, seed: u64, spacing_ms: i64) -> Vec<Trace> {
     }
     out
 }
-
-#[test]
-#[ignore]
-fn dump_docs_tmp() {
-    let turns = fixtures::agent_conversation(100, 42, epoch());
-    let mut out = String::new();
-    for t in &turns {
-        let req: Option<Value> = serde_json::from_slice(&t.request_body).ok();
-        let resp: Option<Value> = serde_json::from_slice(&t.response_body).ok();
-        let d = super::fts::document(t, req.as_ref(), resp.as_ref());
-        out.push_str(&serde_json::to_string(&d).unwrap());
-        out.push('\n');
-    }
-    std::fs::write("/tmp/docs.jsonl", out).unwrap();
-}
