@@ -21,7 +21,9 @@
 //!   the last key).
 //! - **Skeleton**: the per-trace rest of the body, a small JSON document: the
 //!   original object with each stored-apart member left in place as `null`
-//!   (so key order survives) and a list of references to fill them back in.
+//!   (so key order survives) and a list of references to fill them back in,
+//!   compressed with a built-in zstd dictionary of the JSON that skeletons
+//!   share (see `dictionary`), ~170 bytes for a Claude Code request.
 //!   Request members `system`, `tools`, `functions`, `instructions` and
 //!   response members `content` (Anthropic), `choices` (OpenAI chat) and
 //!   `output` (OpenAI responses) become blob references when they are at
@@ -41,7 +43,7 @@ mod dictionary;
 mod hash;
 mod skeleton;
 
-pub(crate) use codec::{decode, Codec, Encoder, COMPRESS_MIN, DICT_MIN};
+pub(crate) use codec::{decode, Codec, Encoder, COMPRESS_MIN};
 pub(crate) use decompose::{
     decompose_request, decompose_response, ChainNode, Decomposed, ParsedBody,
 };

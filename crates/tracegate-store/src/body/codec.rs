@@ -11,9 +11,9 @@ use crate::error::StoreError;
 pub(crate) const COMPRESS_MIN: usize = 512;
 /// Content at least this long, and shorter than [`COMPRESS_MIN`], is
 /// compressed with the dictionary; shorter content is kept raw.
-pub(crate) const DICT_MIN: usize = 48;
+const DICT_MIN: usize = 48;
 /// zstd level: fast, and most of the gain on JSON text.
-pub(super) const ZSTD_LEVEL: i32 = 3;
+const ZSTD_LEVEL: i32 = 3;
 
 /// Encoding of stored bytes; the number is what the database keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

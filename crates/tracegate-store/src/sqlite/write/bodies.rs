@@ -3,7 +3,7 @@
 
 use rusqlite::{params, Transaction};
 
-use crate::body::{ChainNode, Codec, Decomposed, Encoder, Hash, COMPRESS_MIN, DICT_MIN};
+use crate::body::{ChainNode, Codec, Decomposed, Encoder, Hash, COMPRESS_MIN};
 use crate::error::StoreError;
 
 /// Stores the bodies of the trace at `rowid`; nothing when both are empty.
@@ -51,9 +51,9 @@ fn store_body(
     enc.encode(&d.skeleton)
 }
 
-/// Stores content unless its hash is already there. Large content is looked
-/// up first (a stored blob is not even compressed); small content is encoded
-/// (a few microseconds) and inserted-if-absent in one statement.
+/// Stores content unless its hash is already there. Content that would be
+/// compressed is looked up first (a stored blob is not even compressed);
+/// smaller content is kept raw and inserted-if-absent in one statement.
 fn put_blob(
     tx: &Transaction<'_>,
     enc: &mut Encoder,
@@ -62,13 +62,12 @@ fn put_blob(
 ) -> Result<(), StoreError> {
     let key = &hash.as_bytes()[..];
     let encoded;
-    let (codec, data) = if raw.len() < DICT_MIN {
+    let (codec, data) = if raw.len() < COMPRESS_MIN {
         (Codec::Raw, raw)
     } else {
-        if raw.len() >= COMPRESS_MIN
-            && tx
-                .prepare_cached("SELECT 1 FROM blobs WHERE hash = ?1")?
-                .exists([key])?
+        if tx
+            .prepare_cached("SELECT 1 FROM blobs WHERE hash = ?1")?
+            .exists([key])?
         {
             return Ok(());
         }
