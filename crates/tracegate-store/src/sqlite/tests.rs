@@ -157,14 +157,14 @@ async fn a_hundred_turn_conversation_stays_compact() {
             added * 10 < naive,
             "no real saving over storing bodies whole"
         );
+        eprintln!(
+            "  bytes by table and index: {:?}",
+            bytes_by_table(&peek(&store))
+        );
         conformance::assert_stored(&store, &turns[99]).await;
         conformance::assert_stored(&store, &turns[0]).await;
         before = db;
     }
-    eprintln!(
-        "bytes by table and index: {:?}",
-        bytes_by_table(&peek(&store))
-    );
 }
 
 #[tokio::test]
