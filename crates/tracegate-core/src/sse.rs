@@ -80,8 +80,14 @@ impl Fields {
     }
 }
 
+/// Longest event the parser holds whole, in bytes, unless told otherwise.
+/// Provider events are a few KiB at most; an event that grows past this (an
+/// upstream that never sends a blank line) is handed out in raw pieces
+/// without fields, so memory stays bounded and no byte is lost.
+pub const MAX_EVENT_BYTES: usize = 16 * 1024 * 1024;
+
 /// Incremental SSE parser: push bytes in, get complete events out.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct SseParser {
     /// Raw bytes of the event being read (everything not yet handed out).
     buf: BytesMut,
@@ -92,12 +98,47 @@ pub struct SseParser {
     /// Whether the start of the stream has been checked for a byte-order mark.
     bom_checked: bool,
     fields: Fields,
+    /// Longest event held whole.
+    max_event: usize,
+    /// Inside an event that outgrew `max_event`: its lines are not applied.
+    oversized: bool,
+    /// `buf` starts in the middle of a line (an oversized event was cut there).
+    mid_line: bool,
+    /// Events that outgrew `max_event` so far.
+    oversized_events: u64,
+}
+
+impl Default for SseParser {
+    fn default() -> Self {
+        Self::with_max_event_bytes(MAX_EVENT_BYTES)
+    }
 }
 
 impl SseParser {
     /// A parser at the start of a stream.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A parser that holds events of up to `max` bytes whole.
+    pub fn with_max_event_bytes(max: usize) -> Self {
+        SseParser {
+            buf: BytesMut::new(),
+            line_start: 0,
+            scan: 0,
+            bom_checked: false,
+            fields: Fields::default(),
+            max_event: max.max(1),
+            oversized: false,
+            mid_line: false,
+            oversized_events: 0,
+        }
+    }
+
+    /// How many events outgrew the size limit: their bytes came out in raw
+    /// pieces with no fields (`has_data == false`).
+    pub fn oversized_events(&self) -> u64 {
+        self.oversized_events
     }
 
     /// Feeds the next bytes of the stream; appends every event they complete to `out`.
@@ -110,6 +151,26 @@ impl SseParser {
             self.check_bom();
         }
         self.drain_lines(out, false);
+        if self.buf.len() > self.max_event || (self.oversized && !self.buf.is_empty()) {
+            self.cut(out);
+        }
+    }
+
+    /// Hands out the unfinished event's bytes as they are, without fields,
+    /// and skips its lines up to its blank line.
+    fn cut(&mut self, out: &mut Vec<SseEvent>) {
+        if !self.oversized {
+            self.oversized = true;
+            self.oversized_events += 1;
+        }
+        self.mid_line = self.line_start < self.buf.len();
+        self.fields = Fields::default();
+        out.push(SseEvent {
+            raw: self.buf.split().freeze(),
+            ..SseEvent::default()
+        });
+        self.line_start = 0;
+        self.scan = 0;
     }
 
     /// Ends the stream: an event left without its terminating blank line is
@@ -119,7 +180,7 @@ impl SseParser {
             self.check_bom();
         }
         self.drain_lines(out, true);
-        if self.line_start < self.buf.len() {
+        if self.line_start < self.buf.len() && !self.oversized {
             let line = &self.buf[self.line_start..];
             self.fields.apply_line(line);
         }
@@ -127,7 +188,10 @@ impl SseParser {
             let raw = self.buf.split().freeze();
             out.push(std::mem::take(&mut self.fields).into_event(raw));
         }
-        *self = Self::default();
+        *self = SseParser {
+            oversized_events: self.oversized_events,
+            ..Self::with_max_event_bytes(self.max_event)
+        };
     }
 
     fn check_bom(&mut self) {
@@ -163,13 +227,17 @@ impl SseParser {
                     }
                 }
             };
-            if i == self.line_start {
+            if i == self.line_start && !self.mid_line {
                 let raw = self.buf.split_to(next).freeze();
                 out.push(std::mem::take(&mut self.fields).into_event(raw));
+                self.oversized = false;
                 self.line_start = 0;
                 self.scan = 0;
             } else {
-                self.fields.apply_line(&self.buf[self.line_start..i]);
+                if !self.oversized {
+                    self.fields.apply_line(&self.buf[self.line_start..i]);
+                }
+                self.mid_line = false;
                 self.line_start = next;
                 self.scan = next;
             }
@@ -397,7 +465,68 @@ mod tests {
         s
     }
 
+    #[test]
+    fn an_event_without_end_is_handed_out_in_bounded_pieces() {
+        let mut p = SseParser::with_max_event_bytes(16);
+        let mut out = Vec::new();
+        p.push(b"data: ok\n\n", &mut out);
+        let endless = vec![b'x'; 10];
+        p.push(b"data: ", &mut out);
+        for _ in 0..5 {
+            p.push(&endless, &mut out);
+            assert!(p.buf.len() <= 16, "{} bytes held", p.buf.len());
+        }
+        p.push(b"\n\ndata: after\n\n", &mut out);
+        p.finish(&mut out);
+        assert_eq!(out[0].data, "ok");
+        assert_eq!(datas(&out).last(), Some(&"after"));
+        assert!(out[1..out.len() - 1].iter().all(|e| !e.has_data));
+        assert_eq!(p.oversized_events(), 1);
+        let joined: Vec<u8> = out.iter().flat_map(|e| e.raw.iter().copied()).collect();
+        let mut input = b"data: ok\n\ndata: ".to_vec();
+        input.extend(std::iter::repeat_n(b'x', 50));
+        input.extend_from_slice(b"\n\ndata: after\n\n");
+        assert_eq!(joined, input);
+    }
+
+    #[test]
+    fn events_within_the_limit_are_untouched() {
+        let input = b"event: a\ndata: 0123456789\n\n";
+        let mut p = SseParser::with_max_event_bytes(input.len());
+        let mut out = Vec::new();
+        p.push(input, &mut out);
+        p.finish(&mut out);
+        assert_eq!(datas(&out), vec!["0123456789"]);
+        assert_eq!(p.oversized_events(), 0);
+    }
+
     proptest! {
+        #[test]
+        fn a_small_limit_keeps_every_byte_and_the_events_that_fit(
+            events in prop::collection::vec(event_strategy(), 0..6),
+            max in 1usize..40,
+            cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..8),
+        ) {
+            let input = render(&events, false);
+            let mut points: Vec<usize> = cuts.iter().map(|c| c.index(input.len() + 1)).collect();
+            points.sort_unstable();
+            let mut p = SseParser::with_max_event_bytes(max);
+            let mut got = Vec::new();
+            let mut from = 0;
+            for at in points {
+                p.push(&input[from..at], &mut got);
+                prop_assert!(p.buf.len() <= max);
+                from = at;
+            }
+            p.push(&input[from..], &mut got);
+            p.finish(&mut got);
+            let joined: Vec<u8> = got.iter().flat_map(|e| e.raw.iter().copied()).collect();
+            prop_assert_eq!(joined, input.clone());
+            if p.oversized_events() == 0 {
+                prop_assert_eq!(got, parse_all(&input));
+            }
+        }
+
         #[test]
         fn random_splits_give_the_same_events(
             events in prop::collection::vec(event_strategy(), 0..6),

@@ -12,7 +12,7 @@ use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
 use tokio::time::Sleep;
 use tokio_util::sync::WaitForCancellationFutureOwned;
-use tracegate_core::sse::{SseEvent, SseParser};
+use tracegate_core::sse::{SseEvent, SseParser, MAX_EVENT_BYTES};
 use tracegate_core::stream::{openai::strip_injected_usage, StreamAccumulator};
 use tracegate_core::usage::{model_from_response, usage_from_response};
 use tracegate_core::{Outcome, Provider, Trace};
@@ -162,6 +162,7 @@ impl TeeBody {
                 parser.finish(events);
                 drain_events(events, acc, *rewrite, &mut self.out);
                 let summary = acc.take().map(|a| a.finish());
+                let oversized = parser.oversized_events();
                 rec.finish(|t| {
                     t.outcome = if status >= 400 {
                         Outcome::UpstreamError
@@ -184,6 +185,15 @@ impl TeeBody {
                                 "stream ended before the provider finished the message".into(),
                             );
                         }
+                    }
+                    if oversized > 0 {
+                        add_note(
+                            t,
+                            &format!(
+                                "{oversized} stream event(s) over {} MiB forwarded but not recorded",
+                                MAX_EVENT_BYTES / (1024 * 1024)
+                            ),
+                        );
                     }
                 });
             }
@@ -253,14 +263,21 @@ fn finish_plain(t: &mut Trace, provider: Provider, status: u16, body: Bytes, tru
         t.error = Some(format!("upstream answered {status}"));
     }
     if truncated {
-        let note = "response body larger than the recording limit; stored truncated";
-        t.error = Some(
-            t.error
-                .take()
-                .map_or_else(|| note.to_string(), |e| format!("{e}; {note}")),
+        add_note(
+            t,
+            "response body larger than the recording limit; stored truncated",
         );
     }
     t.response_body = body;
+}
+
+/// Adds what the recording could not keep to the trace's error text.
+fn add_note(t: &mut Trace, note: &str) {
+    t.error = Some(
+        t.error
+            .take()
+            .map_or_else(|| note.to_string(), |e| format!("{e}; {note}")),
+    );
 }
 
 impl Body for TeeBody {
