@@ -5,7 +5,8 @@
 //! runs on an async worker thread: trace batches are written on a dedicated
 //! writer thread of lower priority (see `write_thread`), with the splitting,
 //! hashing and compressing of bodies (see the `body` module for how bodies
-//! are kept); everything else runs on tokio's blocking pool. All SQL of this backend lives under `sqlite/`.
+//! are kept); everything else runs on tokio's blocking pool. All SQL of this
+//! backend lives under `sqlite/`.
 
 mod analytics;
 mod error;

@@ -26,7 +26,8 @@ use rollups::Rollups;
 
 /// Page cache of the writer connection, in KiB (SQLite's default is 2 MiB):
 /// the pages a batch goes back to (index edges, the newest full-text
-/// segments, rollup rows) stay in memory from one batch to the next.
+/// segments, rollup rows) stay in memory from one batch to the next. 64 MiB
+/// wrote no faster (BENCHMARKS.md) and was most of the gateway's memory.
 const WRITER_CACHE_KIB: i64 = 16 * 1024;
 
 /// Pages written to the WAL between automatic checkpoints (SQLite's default

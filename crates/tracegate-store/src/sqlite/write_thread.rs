@@ -8,8 +8,9 @@
 //! writer takes the CPU time that is left. When the writer falls behind, the
 //! recorder's batches grow, and a larger batch costs less per trace; a batch
 //! that is late all the same is written at normal priority instead (see
-//! `SqliteStore::insert_batch`), so a busy machine slows the writer but never
-//! starves it.
+//! `SqliteStore::insert_batch`). What this cannot help: a batch the idle
+//! thread has started finishes at idle priority, so while every core is busy
+//! with other work it waits, and the recorder's queue fills.
 
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::mpsc;
