@@ -18,7 +18,7 @@ use crate::api::{self, auth::AdminAuth, ApiState};
 use crate::config::Config;
 use crate::inflight::Inflight;
 use crate::proxy::{self, ProxyState, RecordSink};
-use crate::recorder::Recorder;
+use crate::recorder::{QueueLimits, Recorder};
 use crate::upstream::Upstreams;
 
 #[derive(Debug, thiserror::Error)]
@@ -55,13 +55,12 @@ impl Gateway {
         let upstreams = Upstreams::build(&config.effective_upstreams())?;
         let tracker = TaskTracker::new();
         let writer_stop = CancellationToken::new();
-        let recorder = Recorder::start(
-            store.clone(),
-            config.record_queue,
-            config.record_batch,
-            &tracker,
-            writer_stop.clone(),
-        );
+        let limits = QueueLimits {
+            traces: config.record_queue,
+            bytes: config.record_queue_bytes,
+            batch: config.record_batch,
+        };
+        let recorder = Recorder::start(store.clone(), limits, &tracker, writer_stop.clone());
         let inflight = Inflight::default();
         let prices = PriceTable::builtin().with_overrides(config.prices.clone());
         let cut = CancellationToken::new();

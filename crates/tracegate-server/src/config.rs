@@ -30,6 +30,8 @@ pub struct Config {
     pub shutdown_grace_secs: u64,
     /// Finished traces waiting for the writer; when full, new traces are dropped and counted.
     pub record_queue: usize,
+    /// Bytes of bodies the waiting traces may hold together; beyond it, as when full.
+    pub record_queue_bytes: u64,
     /// Most traces written in one transaction.
     pub record_batch: usize,
     /// Token for the `/api` routes. Without one, `/api` is open only on a loopback listener.
@@ -52,6 +54,7 @@ impl Default for Config {
             max_body_bytes: 32 * 1024 * 1024,
             shutdown_grace_secs: 30,
             record_queue: 16_384,
+            record_queue_bytes: 256 * 1024 * 1024,
             record_batch: 512,
             admin_token: None,
             stuck_after_secs: 300,
@@ -88,6 +91,7 @@ impl Config {
         "max_body_bytes",
         "shutdown_grace_secs",
         "record_queue",
+        "record_queue_bytes",
         "record_batch",
         "admin_token",
         "stuck_after_secs",
@@ -136,8 +140,10 @@ impl Config {
         if self.max_body_bytes == 0 {
             return bad("max_body_bytes must be greater than 0".into());
         }
-        if self.record_queue == 0 || self.record_batch == 0 {
-            return bad("record_queue and record_batch must be greater than 0".into());
+        if self.record_queue == 0 || self.record_queue_bytes == 0 || self.record_batch == 0 {
+            return bad(
+                "record_queue, record_queue_bytes and record_batch must be greater than 0".into(),
+            );
         }
         let mut names = std::collections::HashSet::new();
         for (i, u) in self.upstreams.iter().enumerate() {

@@ -15,6 +15,8 @@ use tracegate_store::TraceStore;
 #[derive(Debug, Default)]
 pub struct RecorderStats {
     pub queued: AtomicU64,
+    /// Bytes the traces waiting in the queue hold now (see [`queued_bytes`]).
+    pub queue_bytes: AtomicU64,
     pub written: AtomicU64,
     pub dropped_queue_full: AtomicU64,
     pub dropped_store_error: AtomicU64,
@@ -24,6 +26,7 @@ pub struct RecorderStats {
 #[derive(Debug, Serialize, PartialEq, Eq)]
 pub struct RecorderSnapshot {
     pub queued: u64,
+    pub queue_bytes: u64,
     pub written: u64,
     pub dropped_queue_full: u64,
     pub dropped_store_error: u64,
@@ -34,6 +37,7 @@ impl RecorderStats {
     pub fn snapshot(&self) -> RecorderSnapshot {
         RecorderSnapshot {
             queued: self.queued.load(Ordering::Relaxed),
+            queue_bytes: self.queue_bytes.load(Ordering::Relaxed),
             written: self.written.load(Ordering::Relaxed),
             dropped_queue_full: self.dropped_queue_full.load(Ordering::Relaxed),
             dropped_store_error: self.dropped_store_error.load(Ordering::Relaxed),
@@ -42,10 +46,30 @@ impl RecorderStats {
     }
 }
 
+/// How much the queue between the proxy and the writer may hold.
+#[derive(Debug, Clone, Copy)]
+pub struct QueueLimits {
+    /// Traces waiting.
+    pub traces: usize,
+    /// Bytes the waiting traces hold together (bodies and a fixed allowance each): agent
+    /// requests carry whole conversations, so a count alone does not bound memory.
+    pub bytes: u64,
+    /// Most traces per write transaction.
+    pub batch: usize,
+}
+
+/// What a queued trace is counted as against [`QueueLimits::bytes`]: its bodies plus an
+/// allowance for the fields.
+pub fn queued_bytes(t: &Trace) -> u64 {
+    const FIELDS: u64 = 1024;
+    (t.request_body.len() + t.response_body.len()) as u64 + FIELDS
+}
+
 /// The proxy's handle: cheap to clone, never blocks.
 #[derive(Debug, Clone)]
 pub struct Recorder {
     tx: mpsc::Sender<Trace>,
+    max_bytes: u64,
     stats: Arc<RecorderStats>,
 }
 
@@ -54,41 +78,54 @@ impl Recorder {
     /// `stop` is cancelled, then writes everything still queued and ends.
     pub fn start(
         store: Arc<dyn TraceStore>,
-        capacity: usize,
-        batch: usize,
+        limits: QueueLimits,
         tracker: &TaskTracker,
         stop: CancellationToken,
     ) -> Recorder {
-        let (tx, rx) = mpsc::channel(capacity);
+        let (tx, rx) = mpsc::channel(limits.traces);
         let stats = Arc::new(RecorderStats::default());
-        tracker.spawn(write_loop(store, rx, batch, stats.clone(), stop));
-        Recorder { tx, stats }
+        tracker.spawn(write_loop(store, rx, limits.batch, stats.clone(), stop));
+        Recorder {
+            tx,
+            max_bytes: limits.bytes,
+            stats,
+        }
     }
 
-    /// Hands a finished trace to the writer. If the queue is full the trace is dropped,
-    /// counted and logged: the proxy keeps serving.
+    /// Hands a finished trace to the writer. If the queue is full (in traces or bytes) the
+    /// trace is dropped, counted and logged: the proxy keeps serving.
     pub fn record(&self, trace: Trace) {
+        let size = queued_bytes(&trace);
+        let held = self.stats.queue_bytes.fetch_add(size, Ordering::Relaxed) + size;
+        if held > self.max_bytes {
+            self.stats.queue_bytes.fetch_sub(size, Ordering::Relaxed);
+            let n = self.dropped();
+            tracing::warn!(trace_id = %trace.id, bytes = size, queue_bytes = held - size, dropped_total = n, "trace queue over its byte limit; trace dropped");
+            return;
+        }
         match self.tx.try_send(trace) {
             Ok(()) => {
                 self.stats.queued.fetch_add(1, Ordering::Relaxed);
             }
             Err(mpsc::error::TrySendError::Full(t)) => {
-                let n = self
-                    .stats
-                    .dropped_queue_full
-                    .fetch_add(1, Ordering::Relaxed)
-                    + 1;
+                self.stats.queue_bytes.fetch_sub(size, Ordering::Relaxed);
+                let n = self.dropped();
                 tracing::warn!(trace_id = %t.id, dropped_total = n, "trace queue full; trace dropped");
             }
             Err(mpsc::error::TrySendError::Closed(t)) => {
-                let n = self
-                    .stats
-                    .dropped_queue_full
-                    .fetch_add(1, Ordering::Relaxed)
-                    + 1;
+                self.stats.queue_bytes.fetch_sub(size, Ordering::Relaxed);
+                let n = self.dropped();
                 tracing::error!(trace_id = %t.id, dropped_total = n, "trace writer stopped; trace dropped");
             }
         }
+    }
+
+    /// Counts one trace dropped at the queue; returns the total.
+    fn dropped(&self) -> u64 {
+        self.stats
+            .dropped_queue_full
+            .fetch_add(1, Ordering::Relaxed)
+            + 1
     }
 
     pub fn stats(&self) -> &Arc<RecorderStats> {
@@ -129,6 +166,9 @@ async fn write_loop(
 async fn write(store: &dyn TraceStore, buf: &mut Vec<Trace>, batch: usize, stats: &RecorderStats) {
     let traces = std::mem::replace(buf, Vec::with_capacity(batch));
     let n = traces.len() as u64;
+    // Out of the queue: the batch's memory is the writer's now, bounded by `batch`.
+    let taken: u64 = traces.iter().map(queued_bytes).sum();
+    stats.queue_bytes.fetch_sub(taken, Ordering::Relaxed);
     match store.insert_batch(traces).await {
         Ok(()) => {
             stats.written.fetch_add(n, Ordering::Relaxed);
@@ -187,6 +227,55 @@ mod tests {
         Trace::begin(Provider::Anthropic, "POST", "/v1/messages")
     }
 
+    fn limits(traces: usize, bytes: u64, batch: usize) -> QueueLimits {
+        QueueLimits {
+            traces,
+            bytes,
+            batch,
+        }
+    }
+
+    #[tokio::test]
+    async fn the_byte_limit_drops_what_does_not_fit_and_frees_as_it_writes() {
+        let store = Arc::new(FlakyStore::default());
+        let tracker = TaskTracker::new();
+        let stop = CancellationToken::new();
+        let big = || {
+            let mut t = trace();
+            t.request_body = bytes::Bytes::from(vec![b'x'; 10_000]);
+            t
+        };
+        let each = queued_bytes(&big());
+        // Room for two big traces; the writer cannot run before the loop ends (one thread).
+        let rec = Recorder::start(
+            store.clone(),
+            limits(64, 2 * each + 10, 8),
+            &tracker,
+            stop.clone(),
+        );
+        for _ in 0..3 {
+            rec.record(big());
+        }
+        let s = rec.stats().snapshot();
+        assert_eq!(
+            (s.queued, s.dropped_queue_full, s.queue_bytes),
+            (2, 1, 2 * each)
+        );
+        settle(rec.stats(), 3).await;
+        assert_eq!(
+            rec.stats().snapshot().queue_bytes,
+            0,
+            "written traces free their bytes"
+        );
+        rec.record(big());
+        settle(rec.stats(), 4).await;
+        let s = rec.stats().snapshot();
+        assert_eq!((s.written, s.dropped_queue_full, s.queue_bytes), (3, 1, 0));
+        stop.cancel();
+        tracker.close();
+        tracker.wait().await;
+    }
+
     async fn settle(stats: &RecorderStats, total: u64) {
         for _ in 0..200 {
             let s = stats.snapshot();
@@ -202,7 +291,12 @@ mod tests {
         let store = Arc::new(FlakyStore::default());
         let tracker = TaskTracker::new();
         let stop = CancellationToken::new();
-        let rec = Recorder::start(store.clone(), 64, 8, &tracker, stop.clone());
+        let rec = Recorder::start(
+            store.clone(),
+            limits(64, u64::MAX, 8),
+            &tracker,
+            stop.clone(),
+        );
         store.down.store(true, Ordering::SeqCst);
         for _ in 0..5 {
             rec.record(trace());
@@ -228,7 +322,12 @@ mod tests {
         let tracker = TaskTracker::new();
         let stop = CancellationToken::new();
         // The writer cannot run before the loop below finishes: the test runtime has one thread.
-        let rec = Recorder::start(store.clone(), 4, 4, &tracker, stop.clone());
+        let rec = Recorder::start(
+            store.clone(),
+            limits(4, u64::MAX, 4),
+            &tracker,
+            stop.clone(),
+        );
         for _ in 0..10 {
             rec.record(trace());
         }
