@@ -163,12 +163,20 @@ impl SseParser {
             self.oversized = true;
             self.oversized_events += 1;
         }
-        self.mid_line = self.line_start < self.buf.len();
+        // A CR at the very end stays: it may be the first half of a CRLF, and
+        // whether it ends a line or the event is known only with the next byte.
+        let keep_from = self.scan.min(self.buf.len());
+        // `mid_line` only holds while no line end has been seen since the
+        // last cut, that is while `line_start` is 0.
+        self.mid_line = self.mid_line || self.line_start < keep_from;
         self.fields = Fields::default();
-        out.push(SseEvent {
-            raw: self.buf.split().freeze(),
-            ..SseEvent::default()
-        });
+        let raw = self.buf.split_to(keep_from).freeze();
+        if !raw.is_empty() {
+            out.push(SseEvent {
+                raw,
+                ..SseEvent::default()
+            });
+        }
         self.line_start = 0;
         self.scan = 0;
     }
@@ -490,6 +498,29 @@ mod tests {
     }
 
     #[test]
+    fn a_crlf_split_after_an_oversized_event_still_ends_it() {
+        for (first, second) in [
+            (
+                &b"data: xxxxxxxxxxxxxxxxxxxx\r\n\r"[..],
+                &b"\ndata: after\r\n\r\n"[..],
+            ),
+            (b"data: xxxxxxxxxxxxxxxxxxxx\r", b"\rdata: after\r\r"),
+            (b"data: xxxxxxxxxxxxxxxxxxxx", b"\r"),
+        ] {
+            let mut p = SseParser::with_max_event_bytes(16);
+            let mut out = Vec::new();
+            p.push(first, &mut out);
+            p.push(second, &mut out);
+            if second == b"\r" {
+                p.push(b"\n\r\ndata: after\n\n", &mut out);
+            }
+            p.finish(&mut out);
+            assert_eq!(datas(&out), vec!["after"], "{first:?} + {second:?}");
+            assert_eq!(p.oversized_events(), 1);
+        }
+    }
+
+    #[test]
     fn events_within_the_limit_are_untouched() {
         let input = b"event: a\ndata: 0123456789\n\n";
         let mut p = SseParser::with_max_event_bytes(input.len());
@@ -522,8 +553,19 @@ mod tests {
             p.finish(&mut got);
             let joined: Vec<u8> = got.iter().flat_map(|e| e.raw.iter().copied()).collect();
             prop_assert_eq!(joined, input.clone());
+            // Every event that fits comes out as without a limit, in order,
+            // before and after the ones that do not (which come out whole or
+            // in pieces without fields, depending on how the bytes arrived).
+            let reference = parse_all(&input);
+            let mut rest = got.iter();
+            for fit in reference.iter().filter(|e| e.raw.len() <= max) {
+                prop_assert!(rest.any(|e| e == fit), "{:?} missing", fit);
+            }
+            for e in got.iter().filter(|e| e.has_data) {
+                prop_assert!(reference.contains(e), "{:?} is not an event of the stream", e);
+            }
             if p.oversized_events() == 0 {
-                prop_assert_eq!(got, parse_all(&input));
+                prop_assert_eq!(got, reference);
             }
         }
 

@@ -15,7 +15,8 @@ use tracegate_store::TraceStore;
 #[derive(Debug, Default)]
 pub struct RecorderStats {
     pub queued: AtomicU64,
-    /// Bytes the traces waiting in the queue hold now (see [`queued_bytes`]).
+    /// Bytes the traces waiting in the queue and being written hold now (see
+    /// [`queued_bytes`]).
     pub queue_bytes: AtomicU64,
     pub written: AtomicU64,
     pub dropped_queue_full: AtomicU64,
@@ -51,8 +52,9 @@ impl RecorderStats {
 pub struct QueueLimits {
     /// Traces waiting.
     pub traces: usize,
-    /// Bytes the waiting traces hold together (bodies and a fixed allowance each): agent
-    /// requests carry whole conversations, so a count alone does not bound memory.
+    /// Bytes the waiting traces and the batch being written hold together (bodies and a
+    /// fixed allowance each): agent requests carry whole conversations, so a count alone
+    /// does not bound memory.
     pub bytes: u64,
     /// Most traces per write transaction.
     pub batch: usize,
@@ -96,11 +98,16 @@ impl Recorder {
     /// trace is dropped, counted and logged: the proxy keeps serving.
     pub fn record(&self, trace: Trace) {
         let size = queued_bytes(&trace);
-        let held = self.stats.queue_bytes.fetch_add(size, Ordering::Relaxed) + size;
-        if held > self.max_bytes {
-            self.stats.queue_bytes.fetch_sub(size, Ordering::Relaxed);
+        let max = self.max_bytes;
+        let reserved =
+            self.stats
+                .queue_bytes
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |held| {
+                    held.checked_add(size).filter(|&after| after <= max)
+                });
+        if let Err(held) = reserved {
             let n = self.dropped();
-            tracing::warn!(trace_id = %trace.id, bytes = size, queue_bytes = held - size, dropped_total = n, "trace queue over its byte limit; trace dropped");
+            tracing::warn!(trace_id = %trace.id, bytes = size, queue_bytes = held, dropped_total = n, "trace queue over its byte limit; trace dropped");
             return;
         }
         match self.tx.try_send(trace) {
@@ -166,10 +173,12 @@ async fn write_loop(
 async fn write(store: &dyn TraceStore, buf: &mut Vec<Trace>, batch: usize, stats: &RecorderStats) {
     let traces = std::mem::replace(buf, Vec::with_capacity(batch));
     let n = traces.len() as u64;
-    // Out of the queue: the batch's memory is the writer's now, bounded by `batch`.
+    // The batch's bytes count until it is written: the limit bounds the traces waiting
+    // and the batch being written together.
     let taken: u64 = traces.iter().map(queued_bytes).sum();
+    let written = store.insert_batch(traces).await;
     stats.queue_bytes.fetch_sub(taken, Ordering::Relaxed);
-    match store.insert_batch(traces).await {
+    match written {
         Ok(()) => {
             stats.written.fetch_add(n, Ordering::Relaxed);
             stats.batches.fetch_add(1, Ordering::Relaxed);

@@ -187,13 +187,7 @@ impl TeeBody {
                         }
                     }
                     if oversized > 0 {
-                        add_note(
-                            t,
-                            &format!(
-                                "{oversized} stream event(s) over {} MiB forwarded but not recorded",
-                                MAX_EVENT_BYTES / (1024 * 1024)
-                            ),
-                        );
+                        add_note(t, &oversized_note(oversized));
                     }
                 });
             }
@@ -202,13 +196,18 @@ impl TeeBody {
 
     fn finish_failed(&mut self, outcome: Outcome, error: String) {
         let Some(rec) = self.rec.take() else { return };
-        let partial = match &mut self.mode {
-            Mode::Sse { acc, .. } => acc.take().map(|a| a.finish()),
-            Mode::Plain { .. } => None,
+        let (partial, oversized) = match &mut self.mode {
+            Mode::Sse { acc, parser, .. } => {
+                (acc.take().map(|a| a.finish()), parser.oversized_events())
+            }
+            Mode::Plain { .. } => (None, 0),
         };
         rec.finish(|t| {
             t.outcome = outcome;
             t.error = Some(error);
+            if oversized > 0 {
+                add_note(t, &oversized_note(oversized));
+            }
             if let Some(s) = partial {
                 t.usage = s.usage;
                 t.model = s.model.or(t.model.take());
@@ -269,6 +268,14 @@ fn finish_plain(t: &mut Trace, provider: Provider, status: u16, body: Bytes, tru
         );
     }
     t.response_body = body;
+}
+
+/// What the trace says about events the parser could not hold whole.
+fn oversized_note(events: u64) -> String {
+    format!(
+        "{events} stream event(s) over {} MiB forwarded but not recorded",
+        MAX_EVENT_BYTES / (1024 * 1024)
+    )
 }
 
 /// Adds what the recording could not keep to the trace's error text.

@@ -36,7 +36,8 @@ CREATE INDEX traces_provider_ts ON traces (provider, ts);
 CREATE INDEX traces_outcome_ts ON traces (outcome, ts);
 
 -- Content-addressed storage: hash = first 16 bytes of BLAKE3(raw content).
--- codec 0 = raw, 1 = zstd; size = raw size in bytes.
+-- codec 0 = raw, 1 = zstd, 2 = zstd with the built-in dictionary (skeletons; src/body/codec.rs);
+-- size = raw size in bytes.
 CREATE TABLE blobs (
     hash  BLOB    PRIMARY KEY,
     codec INTEGER NOT NULL,
