@@ -6,9 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::routing::any;
-use axum::serve::ListenerExt;
+use axum::serve::{ListenerExt, TapIo};
 use axum::Router;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracegate_core::pricing::PriceTable;
@@ -150,15 +150,8 @@ pub async fn serve(
     let store = open_store(&config).await?;
     let gateway = Gateway::build(&config, store)?;
     let stop = CancellationToken::new();
-    // Without TCP_NODELAY each small write after the first (an SSE event)
-    // waits for the client's delayed ACK: ~40 ms per event on Linux.
-    let listener = listener.tap_io(|tcp| {
-        if let Err(err) = tcp.set_nodelay(true) {
-            tracing::debug!(%err, "could not set TCP_NODELAY");
-        }
-    });
     let server = axum::serve(
-        listener,
+        with_nodelay(listener),
         gateway
             .router
             .clone()
@@ -197,4 +190,33 @@ pub async fn serve(
         "trace writer flushed; stopped"
     );
     Ok(())
+}
+
+/// Sets `TCP_NODELAY` on every accepted connection. Without it each small write after the
+/// first (an SSE event) waits for the client's delayed ACK: ~40 ms per event on Linux.
+fn with_nodelay(listener: TcpListener) -> TapIo<TcpListener, fn(&mut TcpStream)> {
+    fn set_nodelay(tcp: &mut TcpStream) {
+        if let Err(err) = tcp.set_nodelay(true) {
+            tracing::debug!(%err, "could not set TCP_NODELAY");
+        }
+    }
+    listener.tap_io(set_nodelay)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use axum::serve::Listener;
+
+    #[tokio::test]
+    async fn accepted_connections_do_not_wait_to_coalesce_writes() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut listener = with_nodelay(listener);
+        let client = tokio::spawn(TcpStream::connect(addr));
+        let (accepted, _) = listener.accept().await;
+        assert!(accepted.nodelay().unwrap());
+        client.await.unwrap().unwrap();
+    }
 }
