@@ -20,6 +20,9 @@ use crate::error::StoreError;
 
 /// Most ranges one cover may have.
 pub(super) const MAX_ARMS: usize = 16;
+/// Most distinct values of a column read to resolve `contains` and
+/// `starts_with` on it (one index seek each).
+const MAX_SCANNED_VALUES: usize = 512;
 
 /// Ranges of one index that hold every match: one per value, `None` for NULL.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,10 +90,17 @@ impl Set {
 pub(super) fn covers(c: &Connection, f: &Filter) -> Result<Vec<Cover>, StoreError> {
     let mut sets: Vec<(Column, Set)> = Vec::new();
     for conjunct in conjuncts(f) {
-        let Some(col) = only_column(conjunct) else {
+        let Some(col) = only_column(conjunct).filter(|col| ts_index(*col).is_some()) else {
             continue;
         };
-        let Some(set) = exact(conjunct, col) else {
+        // `contains` and `starts_with` select among the values stored: read
+        // them (a column with too many gives no cover).
+        let stored = if matches_text(conjunct) {
+            distinct(c, col, MAX_SCANNED_VALUES)?
+        } else {
+            None
+        };
+        let Some(set) = exact(conjunct, col, stored.as_ref()) else {
             continue;
         };
         match sets.iter_mut().find(|(c, _)| *c == col) {
@@ -143,26 +153,40 @@ fn only_column(f: &Filter) -> Option<Column> {
     }
 }
 
-/// The exact set of `col` values for which `f` holds, when `f` tests only
-/// `col` with operators a set of text values describes.
-fn exact(f: &Filter, col: Column) -> Option<Set> {
+/// Whether `f` has a `contains` or `starts_with` test.
+fn matches_text(f: &Filter) -> bool {
     match f {
-        Filter::Leaf(p) => leaf(p, col),
-        Filter::Not(child) => exact(child, col).map(Set::not),
+        Filter::Leaf(p) => matches!(p.op, Op::Contains | Op::StartsWith),
+        Filter::Not(child) => matches_text(child),
+        Filter::And(children) | Filter::Or(children) => children.iter().any(matches_text),
+    }
+}
+
+/// The set of `col` values for which `f` holds, when `f` tests only `col`
+/// with operators a set of text values describes. `stored` is every non-NULL
+/// value of the column, when it was read.
+fn exact(f: &Filter, col: Column, stored: Option<&BTreeSet<Option<String>>>) -> Option<Set> {
+    match f {
+        Filter::Leaf(p) => leaf(p, col, stored),
+        Filter::Not(child) => exact(child, col, stored).map(Set::not),
         Filter::Or(children) => children
             .iter()
-            .map(|child| exact(child, col))
+            .map(|child| exact(child, col, stored))
             .reduce(|a, b| Some(a?.or(b?)))?,
         Filter::And(children) => children
             .iter()
-            .map(|child| exact(child, col))
+            .map(|child| exact(child, col, stored))
             .reduce(|a, b| Some(a?.and(b?)))?,
     }
 }
 
 /// As compiled (see `filter`): `eq` and `in` never hold for NULL, `ne` and
-/// `not_in` always do, `exists` tests NULL alone.
-fn leaf(p: &Predicate, col: Column) -> Option<Set> {
+/// `not_in` always do, `exists` tests NULL alone; `contains` and
+/// `starts_with` are SQL `LIKE` (ASCII letters in any case) and never hold for
+/// NULL, so they hold for the stored values that match. (Under `not`, such a
+/// set also keeps NULL, where SQL's `NOT (NULL LIKE ..)` does not hold: a
+/// cover may hold more traces than match, never fewer.)
+fn leaf(p: &Predicate, col: Column, stored: Option<&BTreeSet<Option<String>>>) -> Option<Set> {
     if p.field != Field::Column(col) {
         return None;
     }
@@ -185,7 +209,26 @@ fn leaf(p: &Predicate, col: Column) -> Option<Set> {
         (Op::Ne | Op::NotIn, v) => texts(v).map(Set::AllBut),
         (Op::Exists, Value::Exists(true)) => Some(Set::AllBut(null())),
         (Op::Exists, Value::Exists(false)) => Some(Set::Only(null())),
+        (Op::Contains | Op::StartsWith, Value::Text(needle)) => {
+            let needle = needle.to_ascii_lowercase();
+            let matching = stored?
+                .iter()
+                .filter(|v| v.as_deref().is_some_and(|v| like(p.op, v, &needle)))
+                .cloned()
+                .collect();
+            Some(Set::Only(matching))
+        }
         _ => None,
+    }
+}
+
+/// `value LIKE '%needle%'` (or `'needle%'`) as SQLite evaluates it: ASCII
+/// letters match in either case, everything else exactly. `needle` is lower case.
+fn like(op: Op, value: &str, needle: &str) -> bool {
+    let value = value.to_ascii_lowercase();
+    match op {
+        Op::StartsWith => value.starts_with(needle),
+        _ => value.contains(needle),
     }
 }
 
@@ -327,14 +370,48 @@ mod tests {
             json!({"or": [{"field": "model", "op": "eq", "value": "a"},
                           {"field": "account", "op": "eq", "value": "x"}]}),
             json!({"field": "endpoint", "op": "eq", "value": "/v1/x"}),
-            // Operators a set of values does not describe.
+            // Text matches that leave too many values.
             json!({"field": "model", "op": "starts_with", "value": "m"}),
-            json!({"not": {"field": "model", "op": "contains", "value": "m"}}),
+            json!({"field": "model", "op": "contains", "value": "M"}),
         ] {
             assert_eq!(covers(&c, &parse(f.clone())).unwrap(), vec![], "{f}");
         }
         let listed: Vec<String> = (0..=MAX_ARMS).map(|i| format!("m{i:02}")).collect();
         let f = json!({"field": "model", "op": "in", "value": listed});
         assert_eq!(covers(&c, &parse(f)).unwrap(), vec![]);
+    }
+
+    #[test]
+    fn text_matches_become_the_stored_values_they_match() {
+        let c = store_with(&[
+            (Some("claude-sonnet-4-5"), "ok"),
+            (Some("Claude-Opus"), "ok"),
+            (Some("gpt-4o"), "ok"),
+            (Some("gpt_4o"), "ok"),
+            (None, "ok"),
+        ]);
+        let cover = |v: serde_json::Value| covers(&c, &parse(v)).unwrap();
+        let claude = cover(json!({"field": "model", "op": "contains", "value": "CLAUDE"}));
+        assert_eq!(
+            values(&claude[0]),
+            vec![Some("Claude-Opus"), Some("claude-sonnet-4-5")]
+        );
+        let gpt = cover(json!({"field": "model", "op": "starts_with", "value": "gpt_"}));
+        assert_eq!(values(&gpt[0]), vec![Some("gpt_4o")], "_ is no wildcard");
+        let not_claude =
+            cover(json!({"not": {"field": "model", "op": "contains", "value": "claude"}}));
+        assert_eq!(
+            values(&not_claude[0]),
+            vec![None, Some("gpt-4o"), Some("gpt_4o")]
+        );
+        let nothing = cover(json!({"field": "model", "op": "contains", "value": "zzz"}));
+        assert!(nothing[0].values.is_empty());
+        let either = cover(json!({"or": [
+            {"field": "model", "op": "contains", "value": "opus"},
+            {"field": "model", "op": "eq", "value": "gpt-4o"}]}));
+        assert_eq!(
+            values(&either[0]),
+            vec![Some("Claude-Opus"), Some("gpt-4o")]
+        );
     }
 }
