@@ -130,7 +130,8 @@ async fn not_found(uri: http::Uri) -> crate::error::ApiError {
 /// Opens the configured store and applies migrations.
 pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, ServeError> {
     let path = config.db.clone();
-    let store = tokio::task::spawn_blocking(move || SqliteStore::open(&path))
+    let priority = config.writer_priority;
+    let store = tokio::task::spawn_blocking(move || SqliteStore::open_with(&path, priority))
         .await
         .map_err(|e| std::io::Error::other(e.to_string()))??;
     Ok(Arc::new(store))

@@ -12,6 +12,7 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
 use tracegate_core::pricing::ModelPrice;
+use tracegate_store::WriterPriority;
 
 pub use secret::Secret;
 pub use upstream::{UpstreamConfig, UpstreamKind};
@@ -34,6 +35,8 @@ pub struct Config {
     pub record_queue_bytes: u64,
     /// Most traces written in one transaction.
     pub record_batch: usize,
+    /// How the trace writer's thread is scheduled: `idle` (after the proxy) or `normal`.
+    pub writer_priority: WriterPriority,
     /// Token for the `/api` routes. Without one, `/api` is open only on a loopback listener.
     pub admin_token: Option<Secret>,
     /// Requests in flight longer than this are flagged as stuck.
@@ -56,6 +59,7 @@ impl Default for Config {
             record_queue: 16_384,
             record_queue_bytes: 256 * 1024 * 1024,
             record_batch: 512,
+            writer_priority: WriterPriority::Idle,
             admin_token: None,
             stuck_after_secs: 300,
             api_cache_entries: 10_000,
@@ -93,6 +97,7 @@ impl Config {
         "record_queue",
         "record_queue_bytes",
         "record_batch",
+        "writer_priority",
         "admin_token",
         "stuck_after_secs",
         "api_cache_entries",
@@ -253,6 +258,23 @@ models = ["gpt-*", "o*"]
             .unwrap_err()
             .to_string();
         assert!(err.contains("gemini"), "{err}");
+    }
+
+    #[test]
+    fn queue_limits_and_writer_priority() {
+        let c = from_toml("record_queue_bytes = 1048576\nwriter_priority = \"normal\"\n").unwrap();
+        assert_eq!(c.record_queue_bytes, 1 << 20);
+        assert_eq!(c.writer_priority, WriterPriority::Normal);
+        assert_eq!(Config::default().writer_priority, WriterPriority::Idle);
+        let err = from_toml("writer_priority = \"realtime\"")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("writer_priority") && err.contains("realtime"),
+            "{err}"
+        );
+        let err = from_toml("record_queue_bytes = 0").unwrap_err().to_string();
+        assert!(err.contains("record_queue_bytes"), "{err}");
     }
 
     #[test]

@@ -15,7 +15,7 @@ pub mod conformance;
 
 pub use error::StoreError;
 pub use model::{StorageStats, TraceDetail, TraceSummary};
-pub use sqlite::SqliteStore;
+pub use sqlite::{SqliteStore, WriterPriority};
 pub use store::TraceStore;
 
 pub use analytics::AnalyticsStore;

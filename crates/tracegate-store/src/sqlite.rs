@@ -16,6 +16,8 @@ mod search;
 mod write;
 mod write_thread;
 
+pub use write_thread::WriterPriority;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -67,6 +69,11 @@ impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and applies pending
     /// migrations. Blocking: call it at startup or from a blocking thread.
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        SqliteStore::open_with(path, WriterPriority::default())
+    }
+
+    /// [`SqliteStore::open`] with the writer thread scheduled as `priority` says.
+    pub fn open_with(path: &Path, priority: WriterPriority) -> Result<SqliteStore, StoreError> {
         let mut writer = Connection::open(path)?;
         // Only takes effect on a new, empty database; lets later retention
         // give space back with `PRAGMA incremental_vacuum`.
@@ -95,7 +102,7 @@ impl SqliteStore {
             .min_idle(Some(1))
             .connection_timeout(BUSY_TIMEOUT)
             .build(manager)?;
-        SqliteStore::from_parts(Some(path.to_path_buf()), writer, Some(readers))
+        SqliteStore::from_parts(Some(path.to_path_buf()), writer, Some(readers), priority)
     }
 
     /// A private in-memory database with migrations applied, for tests and
@@ -104,20 +111,21 @@ impl SqliteStore {
         let mut writer = Connection::open_in_memory()?;
         configure(&writer)?;
         migrate::apply(&mut writer)?;
-        SqliteStore::from_parts(None, writer, None)
+        SqliteStore::from_parts(None, writer, None, WriterPriority::default())
     }
 
     fn from_parts(
         path: Option<PathBuf>,
         writer: Connection,
         readers: Option<ReadPool>,
+        priority: WriterPriority,
     ) -> Result<Self, StoreError> {
         Ok(SqliteStore {
             inner: Arc::new(Inner {
                 path,
                 writer: Mutex::new(write::Writer::new(writer)?),
                 readers,
-                write_thread: write_thread::WriteThread::start()?,
+                write_thread: write_thread::WriteThread::start(priority)?,
             }),
         })
     }

@@ -24,6 +24,18 @@ use crate::error::StoreError;
 
 type Job = Box<dyn FnOnce() + Send>;
 
+/// How the writer thread is scheduled.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WriterPriority {
+    /// The idle scheduling class: the proxy's threads always run first (the default).
+    #[default]
+    Idle,
+    /// Like every other thread: for a machine whose cores other work keeps busy, where an
+    /// idle-class writer would fall behind and the queue would drop traces.
+    Normal,
+}
+
 /// How long after its request ended a trace may reach the store before its
 /// batch counts as late and is written at normal priority.
 const LATE_AFTER: TimeDelta = TimeDelta::seconds(1);
@@ -55,12 +67,14 @@ pub(super) struct WriteThread {
 }
 
 impl WriteThread {
-    pub(super) fn start() -> Result<WriteThread, StoreError> {
+    pub(super) fn start(priority: WriterPriority) -> Result<WriteThread, StoreError> {
         let (jobs, queue) = mpsc::channel::<Job>();
         thread::Builder::new()
             .name("tracegate-writer".into())
             .spawn(move || {
-                lower_priority();
+                if priority == WriterPriority::Idle {
+                    lower_priority();
+                }
                 while let Ok(job) = queue.recv() {
                     // A job that panics drops its reply, which its caller
                     // sees as an error; the thread goes on with the next.
@@ -123,7 +137,7 @@ mod tests {
 
     #[tokio::test]
     async fn jobs_run_in_order_on_one_named_thread() {
-        let thread = WriteThread::start().unwrap();
+        let thread = WriteThread::start(WriterPriority::Idle).unwrap();
         let mut names = Vec::new();
         for i in 0..3 {
             let got = thread
@@ -158,7 +172,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_job_that_panics_fails_alone() {
-        let thread = WriteThread::start().unwrap();
+        let thread = WriteThread::start(WriterPriority::Idle).unwrap();
         let err = thread
             .run(|| -> Result<(), StoreError> { panic!("boom") })
             .await
@@ -169,7 +183,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_error_comes_back_to_the_caller() {
-        let thread = WriteThread::start().unwrap();
+        let thread = WriteThread::start(WriterPriority::Idle).unwrap();
         let err = thread
             .run(|| Err::<(), _>(StoreError::Backend("disk on fire".into())))
             .await
@@ -183,12 +197,21 @@ mod tests {
         use thread_priority::unix::{
             thread_schedule_policy, NormalThreadSchedulePolicy, ThreadSchedulePolicy,
         };
-        let thread = WriteThread::start().unwrap();
+        let thread = WriteThread::start(WriterPriority::Idle).unwrap();
         let policy = thread
             .run(|| thread_schedule_policy().map_err(|e| StoreError::Backend(format!("{e:?}"))))
             .await
             .unwrap();
         assert_eq!(
+            policy,
+            ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle)
+        );
+        let thread = WriteThread::start(WriterPriority::Normal).unwrap();
+        let policy = thread
+            .run(|| thread_schedule_policy().map_err(|e| StoreError::Backend(format!("{e:?}"))))
+            .await
+            .unwrap();
+        assert_ne!(
             policy,
             ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle)
         );
