@@ -42,14 +42,7 @@ pub async fn window(
     let key = format!("usage/window|{account:?}|{len}");
     let q = UsageQuery::new(account, range, Bucket::FiveMinutes, false)
         .map_err(|e| bad("window", e))?;
-    let store = s.store.clone();
-    cached(
-        &s.cache,
-        key,
-        ResponseCache::ttl_for(now, now),
-        || async move { Ok(store.usage(q).await?) },
-    )
-    .await
+    usage_answer(&s, key, now, q).await
 }
 
 /// Query of `GET /usage/daily`.
@@ -71,6 +64,16 @@ pub async fn daily(
     let account = given(&p.account).map(str::to_owned);
     let key = format!("usage/daily|{account:?}|{days}");
     let q = UsageQuery::new(account, range, Bucket::Day, true).map_err(|e| bad("days", e))?;
+    usage_answer(&s, key, now, q).await
+}
+
+/// The answer to a usage query ending `now`, from the response cache when it is there.
+async fn usage_answer(
+    s: &ApiState,
+    key: String,
+    now: i64,
+    q: UsageQuery,
+) -> Result<Response, ApiError> {
     let store = s.store.clone();
     cached(
         &s.cache,
