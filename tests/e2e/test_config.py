@@ -73,7 +73,7 @@ def test_api_is_never_open_to_the_network_without_a_token(tmp_path: Path, mock: 
     assert "admin token" in refused.stderr, refused.stderr[-2000:]
 
     # With a token it starts, and /api asks for it.
-    proc = subprocess.Popen(args, env=child_env({"TRACEGATE_ADMIN_TOKEN": "t0ken"}), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(args, env=child_env({"TRACEGATE_ADMIN_TOKEN": "t0ken-t0ken-t0ken"}), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         url = f"http://127.0.0.1:{port}"
         for _ in range(200):
@@ -83,7 +83,19 @@ def test_api_is_never_open_to_the_network_without_a_token(tmp_path: Path, mock: 
             except httpx.TransportError:
                 time.sleep(0.05)
         assert httpx.get(f"{url}/api/v1/traces").status_code == 401
-        assert httpx.get(f"{url}/api/v1/traces", headers={"authorization": "Bearer t0ken"}).status_code == 200
+        assert httpx.get(f"{url}/api/v1/traces", headers={"authorization": "Bearer t0ken-t0ken-t0ken"}).status_code == 200
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+def test_a_blank_or_short_token_does_not_open_the_network(tmp_path: Path, mock: Mock) -> None:
+    config = tmp_path / "blank.toml"
+    config.write_text(gateway_config(mock.url))
+    args = [str(binary()), "serve", "--listen", f"0.0.0.0:{free_port()}", "--db", str(tmp_path / "blank.db"), "--config", str(config)]
+    for token, says in [("", "admin token"), ("   ", "admin token"), ("short-token", "at least 16 bytes")]:
+        refused = subprocess.run(
+            args, env=child_env({"TRACEGATE_ADMIN_TOKEN": token}), capture_output=True, text=True, timeout=20, stdin=subprocess.DEVNULL
+        )
+        assert refused.returncode != 0, f"started on the network with token {token!r}"
+        assert says in refused.stderr, refused.stderr[-2000:]

@@ -31,9 +31,14 @@ pub enum ServeError {
     Store(#[from] tracegate_store::StoreError),
     #[error("refusing to listen on {0} without an admin token: /api would be open to the network. Set TRACEGATE_ADMIN_TOKEN (or admin_token in the config file), or listen on 127.0.0.1")]
     OpenApi(SocketAddr),
+    #[error("refusing to listen on {0} with an admin token of {1} bytes: on a network listener the token must be at least {MIN_NETWORK_TOKEN_BYTES} bytes (for example `openssl rand -hex 24`)")]
+    WeakToken(SocketAddr, usize),
     #[error("server: {0}")]
     Io(#[from] std::io::Error),
 }
+
+/// The shortest admin token accepted on a listener other than loopback.
+pub const MIN_NETWORK_TOKEN_BYTES: usize = 16;
 
 /// How long cut requests get to record themselves before the writer stops.
 const CUT_SETTLE: Duration = Duration::from_secs(2);
@@ -89,7 +94,7 @@ impl Gateway {
             .merge(proxy_routes)
             .merge(api::router(
                 api_state,
-                AdminAuth::new(config.admin_token.clone()),
+                AdminAuth::new(config.admin_token().cloned()),
             ))
             .fallback(not_found);
         Ok(Gateway {
@@ -145,9 +150,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
     let local = listener.local_addr()?;
-    if config.admin_token.is_none() && !local.ip().is_loopback() {
-        return Err(ServeError::OpenApi(local));
-    }
+    check_api_exposure(&config, local)?;
     let store = open_store(&config).await?;
     let gateway = Gateway::build(&config, store)?;
     let stop = CancellationToken::new();
@@ -193,6 +196,21 @@ pub async fn serve(
     Ok(())
 }
 
+/// `/api` is open without a token only on loopback; on a network listener the token must
+/// be long enough not to be guessed.
+fn check_api_exposure(config: &Config, local: SocketAddr) -> Result<(), ServeError> {
+    if local.ip().is_loopback() {
+        return Ok(());
+    }
+    match config.admin_token() {
+        None => Err(ServeError::OpenApi(local)),
+        Some(t) if t.expose().trim().len() < MIN_NETWORK_TOKEN_BYTES => {
+            Err(ServeError::WeakToken(local, t.expose().trim().len()))
+        }
+        Some(_) => Ok(()),
+    }
+}
+
 /// Sets `TCP_NODELAY` on every accepted connection. Without it each small write after the
 /// first (an SSE event) waits for the client's delayed ACK: ~40 ms per event on Linux.
 fn with_nodelay(listener: TcpListener) -> TapIo<TcpListener, fn(&mut TcpStream)> {
@@ -209,6 +227,24 @@ fn with_nodelay(listener: TcpListener) -> TapIo<TcpListener, fn(&mut TcpStream)>
 mod tests {
     use super::*;
     use axum::serve::Listener;
+
+    #[test]
+    fn blank_and_short_tokens_do_not_open_the_network() {
+        let network = SocketAddr::from(([0, 0, 0, 0], 8080));
+        let loopback = SocketAddr::from(([127, 0, 0, 1], 8080));
+        let with = |t: Option<&str>| Config {
+            admin_token: t.map(crate::config::Secret::new),
+            ..Config::default()
+        };
+        for blank in [None, Some(""), Some("   "), Some("\t\n")] {
+            let err = check_api_exposure(&with(blank), network).unwrap_err();
+            assert!(matches!(err, ServeError::OpenApi(_)), "{blank:?}: {err}");
+            assert!(check_api_exposure(&with(blank), loopback).is_ok());
+        }
+        let err = check_api_exposure(&with(Some("short-token")), network).unwrap_err();
+        assert!(matches!(err, ServeError::WeakToken(_, 11)), "{err}");
+        assert!(check_api_exposure(&with(Some("0123456789abcdef")), network).is_ok());
+    }
 
     #[tokio::test]
     async fn accepted_connections_do_not_wait_to_coalesce_writes() {

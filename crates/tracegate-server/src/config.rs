@@ -132,9 +132,12 @@ impl Config {
         let figment = figment
             .merge(Env::prefixed("TRACEGATE_").only(Config::ENV_KEYS))
             .merge(Serialized::defaults(overrides));
-        let config: Config = figment
+        let mut config: Config = figment
             .extract()
             .map_err(|e| ConfigError::Load(Box::new(e)))?;
+        if config.admin_token().is_none() {
+            config.admin_token = None;
+        }
         config.validate()?;
         Ok(config)
     }
@@ -167,6 +170,13 @@ impl Config {
             }
         }
         Ok(())
+    }
+
+    /// The admin token when one is really set: an empty or blank value is no token.
+    pub fn admin_token(&self) -> Option<&Secret> {
+        self.admin_token
+            .as_ref()
+            .filter(|t| !t.expose().trim().is_empty())
     }
 
     /// The configured upstreams, or the two public providers when none are configured.

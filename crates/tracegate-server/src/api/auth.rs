@@ -3,6 +3,9 @@
 
 use std::sync::Arc;
 
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -10,31 +13,41 @@ use axum::response::{IntoResponse, Response};
 use crate::config::Secret;
 use crate::error::ApiError;
 
+/// The admin token's SHA-256, or nothing when no token is set. An empty or blank token is
+/// no token, here as in `serve`'s start-up check.
 #[derive(Debug, Clone)]
 pub struct AdminAuth {
-    token: Option<Arc<Secret>>,
+    token_digest: Option<Arc<[u8; 32]>>,
 }
 
 impl AdminAuth {
     pub fn new(token: Option<Secret>) -> Self {
         AdminAuth {
-            token: token.filter(|t| !t.expose().is_empty()).map(Arc::new),
+            token_digest: token
+                .filter(|t| !t.expose().trim().is_empty())
+                .map(|t| Arc::new(digest(t.expose()))),
         }
     }
 
+    /// Whether a token is required.
+    pub fn is_required(&self) -> bool {
+        self.token_digest.is_some()
+    }
+
+    /// Compares digests, so the time taken says nothing about the token's bytes or length.
     pub fn allows(&self, authorization: Option<&str>) -> bool {
-        let Some(token) = &self.token else {
+        let Some(token) = &self.token_digest else {
             return true;
         };
         let Some(given) = authorization.map(tracegate_core::account::bearer_token) else {
             return false;
         };
-        constant_time_eq(given.as_bytes(), token.expose().as_bytes())
+        bool::from(digest(given).ct_eq(token.as_ref()))
     }
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+fn digest(s: &str) -> [u8; 32] {
+    Sha256::digest(s.as_bytes()).into()
 }
 
 pub async fn require_admin(State(auth): State<AdminAuth>, req: Request, next: Next) -> Response {
@@ -62,5 +75,7 @@ mod tests {
         assert!(!auth.allows(Some("Bearer s3cre")));
         assert!(!auth.allows(None));
         assert!(AdminAuth::new(Some(Secret::new(""))).allows(None));
+        assert!(!AdminAuth::new(Some(Secret::new(" \t"))).is_required());
+        assert!(auth.is_required());
     }
 }
