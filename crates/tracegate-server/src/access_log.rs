@@ -3,7 +3,6 @@
 //! Written where the trace is completed, so every outcome passes here exactly once.
 
 use tracegate_core::Trace;
-use tracing::field::display;
 
 /// The `tracing` target of access lines.
 pub const TARGET: &str = "tracegate::access";
