@@ -88,7 +88,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     }
     guide::print(&gw, &base, &args.db, &landmarks);
     if !args.exit {
-        println!("Ctrl-C to stop.");
+        guide::print_wait();
         crate::shutdown::signal().await;
     }
     stop.cancel();

@@ -71,3 +71,8 @@ pub fn print(gw: &str, mock: &str, db: &Path, l: &Landmarks) {
     println!("  ANTHROPIC_BASE_URL={gw} ANTHROPIC_API_KEY=demo claude");
     println!("  OPENAI_BASE_URL={gw}/v1 OPENAI_API_KEY=demo python your_app.py");
 }
+
+/// The last line while the demo serves: how to stop it (tests wait for this line).
+pub fn print_wait() {
+    println!("Ctrl-C to stop.");
+}

@@ -135,8 +135,12 @@ impl Traffic {
         ));
         let first = self
             .call(
-                Call::anthropic("alice", "search", anthropic(SONNET, false, &[u1.clone()]))
-                    .mock(HEADER_LATENCY_MS, "1500"),
+                Call::anthropic(
+                    "alice",
+                    "search",
+                    anthropic(SONNET, false, std::slice::from_ref(&u1)),
+                )
+                .mock(HEADER_LATENCY_MS, "1500"),
             )
             .await;
         let a1 = assistant_reply(first.as_ref(), "Retry with backoff, then find out why.");
@@ -174,7 +178,7 @@ impl Traffic {
         self.call(Call::anthropic(
             "alice",
             "search",
-            anthropic(HAIKU, true, &[sub.clone()]),
+            anthropic(HAIKU, true, std::slice::from_ref(&sub)),
         ))
         .await;
         let sub_turn = [
@@ -240,7 +244,7 @@ impl Traffic {
             .call(Call::openai(
                 "bob",
                 "platform",
-                openai(GPT, false, &[o1.clone()]),
+                openai(GPT, false, std::slice::from_ref(&o1)),
             ))
             .await;
         let answer = first
