@@ -4,11 +4,13 @@ start where it sends what, with whose credential."""
 from __future__ import annotations
 
 import json
+import subprocess
 import time
+from pathlib import Path
 
 import httpx
 
-from harness import Gateway, Mock, StartGateway, gateway_config
+from harness import Gateway, Mock, StartGateway, binary, child_env, free_port, gateway_config
 from payloads import ANTHROPIC_HEADERS, OPENAI_HEADERS, anthropic_request, openai_request
 
 ACCESS_TARGET = "tracegate::access"
@@ -75,6 +77,22 @@ def test_log_format_from_the_environment(start_gateway: StartGateway) -> None:
     trace_id = send(gw)
     records = [json.loads(line) for line in gw.log_text().splitlines() if line.strip()]
     assert any(r.get("trace_id") == trace_id for r in records)
+
+
+def test_an_unknown_log_format_is_refused_with_its_key(tmp_path: Path, mock: Mock) -> None:
+    config = tmp_path / "log.toml"
+    config.write_text(gateway_config(mock.url))
+    args = ["serve", "--listen", f"127.0.0.1:{free_port()}", "--db", str(tmp_path / "log.db"), "--config", str(config)]
+    done = subprocess.run(
+        [str(binary()), *args],
+        env=child_env({"TRACEGATE_LOG_FORMAT": "yaml"}),
+        capture_output=True,
+        text=True,
+        timeout=20,
+        stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode != 0
+    assert "log_format" in done.stderr.lower() and "yaml" in done.stderr, done.stderr[-2000:]
 
 
 def test_access_log_can_be_turned_off(start_gateway: StartGateway) -> None:
