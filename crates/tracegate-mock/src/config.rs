@@ -76,6 +76,7 @@ pub(crate) struct RequestParams {
     pub forced_status: Option<StatusCode>,
     pub error_after: Option<u32>,
     pub retry_after_secs: u64,
+    pub tool_use: Option<crate::tool_use::ToolUse>,
 }
 
 impl RequestParams {
@@ -97,6 +98,7 @@ impl RequestParams {
             error_after: header_u64(headers, HEADER_ERROR_AFTER)
                 .map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
             retry_after_secs: header_u64(headers, HEADER_RETRY_AFTER).unwrap_or(1),
+            tool_use: crate::tool_use::ToolUse::from_headers(headers),
         }
     }
 

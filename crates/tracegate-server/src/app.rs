@@ -74,6 +74,7 @@ impl Gateway {
             prices: Arc::new(prices),
             inflight: inflight.clone(),
             cut: cut.clone(),
+            access_log: config.access_log,
         });
         let proxy_state = Arc::new(ProxyState {
             upstreams,
@@ -163,6 +164,7 @@ pub async fn serve(
     )
     .with_graceful_shutdown(stop.clone().cancelled_owned());
     let mut server = std::pin::pin!(server.into_future());
+    crate::startup::log_startup(&config, local);
     tracing::info!(listen = %local, db = %config.db.display(), "tracegate is serving");
     tokio::select! {
         result = &mut server => result?,

@@ -1,6 +1,7 @@
 //! Configuration: defaults, then a TOML file, then `TRACEGATE_*` environment variables,
 //! then command-line flags. Unknown keys are errors that name the key.
 
+mod log_format;
 mod secret;
 mod upstream;
 
@@ -14,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use tracegate_core::pricing::ModelPrice;
 use tracegate_store::WriterPriority;
 
+pub use log_format::LogFormat;
 pub use secret::Secret;
 pub use upstream::{UpstreamConfig, UpstreamKind};
 
@@ -47,6 +49,10 @@ pub struct Config {
     pub upstreams: Vec<UpstreamConfig>,
     /// Price overrides in USD per million tokens, by model name.
     pub prices: HashMap<String, ModelPrice>,
+    /// One info line per finished request on the `tracegate::access` target.
+    pub access_log: bool,
+    /// `text` or `json`: the format of everything the process logs.
+    pub log_format: LogFormat,
 }
 
 impl Default for Config {
@@ -65,6 +71,8 @@ impl Default for Config {
             api_cache_entries: 10_000,
             upstreams: Vec::new(),
             prices: HashMap::new(),
+            access_log: true,
+            log_format: LogFormat::Text,
         }
     }
 }
@@ -101,6 +109,8 @@ impl Config {
         "admin_token",
         "stuck_after_secs",
         "api_cache_entries",
+        "access_log",
+        "log_format",
     ];
 
     /// `TRACEGATE_*` variables in the environment that are not settings (nor `TRACEGATE_CONFIG`
@@ -293,6 +303,18 @@ models = ["gpt-*", "o*"]
         let ups = c.effective_upstreams();
         assert_eq!(ups[0].base_url, "https://api.anthropic.com");
         assert_eq!(ups[1].base_url, "https://api.openai.com");
+    }
+
+    #[test]
+    fn access_log_and_log_format() {
+        let d = Config::default();
+        assert!(d.access_log);
+        assert_eq!(d.log_format, LogFormat::Text);
+        let c = from_toml("access_log = false\nlog_format = \"json\"\n").unwrap();
+        assert!(!c.access_log);
+        assert_eq!(c.log_format, LogFormat::Json);
+        let err = from_toml("log_format = \"yaml\"").unwrap_err().to_string();
+        assert!(err.contains("log_format") && err.contains("yaml"), "{err}");
     }
 
     #[test]

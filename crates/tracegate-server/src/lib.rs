@@ -1,5 +1,6 @@
 //! The tracegate gateway: configuration, the proxy, the recorder and the HTTP API.
 
+pub mod access_log;
 pub mod api;
 pub mod app;
 pub mod cache;
@@ -8,6 +9,7 @@ pub mod error;
 pub mod inflight;
 pub mod proxy;
 pub mod recorder;
+pub mod startup;
 pub mod upstream;
 
 pub use app::{open_store, serve, Gateway, ServeError};

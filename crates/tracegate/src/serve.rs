@@ -30,19 +30,37 @@ pub struct MigrateArgs {
     config: Option<PathBuf>,
 }
 
-pub fn load(
+impl ServeArgs {
+    /// The configuration, read before logging starts (it sets the log format).
+    pub fn config(&self) -> anyhow::Result<Config> {
+        load(self.config.clone(), self.listen, self.db.clone())
+    }
+}
+
+impl MigrateArgs {
+    /// The configuration, read before logging starts (it sets the log format).
+    pub fn config(&self) -> anyhow::Result<Config> {
+        load(self.config.clone(), None, self.db.clone())
+    }
+}
+
+fn load(
     config: Option<PathBuf>,
     listen: Option<SocketAddr>,
     db: Option<PathBuf>,
 ) -> anyhow::Result<Config> {
-    for name in Config::unknown_env_vars() {
-        tracing::warn!(variable = %name, known = ?Config::ENV_KEYS, "ignoring an environment variable that is not a tracegate setting");
-    }
     Ok(Config::load(config.as_deref(), Overrides { listen, db })?)
 }
 
-pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
-    let config = load(args.config, args.listen, args.db)?;
+/// Warns about `TRACEGATE_*` variables that are no setting (once logging runs).
+fn warn_unknown_env() {
+    for name in Config::unknown_env_vars() {
+        tracing::warn!(variable = %name, known = ?Config::ENV_KEYS, "ignoring an environment variable that is not a tracegate setting");
+    }
+}
+
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    warn_unknown_env();
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
@@ -50,8 +68,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub async fn migrate(args: MigrateArgs) -> anyhow::Result<()> {
-    let config = load(args.config, None, args.db)?;
+pub async fn migrate(config: Config) -> anyhow::Result<()> {
+    warn_unknown_env();
     let store = tracegate_server::open_store(&config).await?;
     store.migrate().await?;
     tracing::info!(db = %config.db.display(), "migrations applied");

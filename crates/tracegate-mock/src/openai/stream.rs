@@ -5,6 +5,7 @@ use std::time::Duration;
 use axum::response::Response;
 use bytes::Bytes;
 use serde::Serialize;
+use serde_json::{json, Value};
 
 use super::{Answer, Usage};
 use crate::config::RequestParams;
@@ -13,6 +14,7 @@ use crate::reply;
 use crate::sse::{self, Disconnected, EventSink, Pacer};
 use crate::state::AppState;
 use crate::text;
+use crate::tool_use::ToolCall;
 
 const DONE: &[u8] = b"data: [DONE]\n\n";
 
@@ -46,6 +48,8 @@ struct Delta<'a> {
     content: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     refusal: Option<Option<&'a str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tool_calls: Option<[Value; 1]>,
 }
 
 /// Writes chunks of one answer.
@@ -110,6 +114,7 @@ async fn run(
         role: Some("assistant"),
         content: Some(""),
         refusal: Some(None),
+        ..Delta::default()
     };
     sink.send(writer.choice_chunk(first, None)).await?;
 
@@ -131,6 +136,11 @@ async fn run(
         return send_error(&sink).await;
     }
 
+    if let Some(call) = &writer.answer.tool_call {
+        for chunk in tool_call_chunks(&writer, call) {
+            sink.send(chunk).await?;
+        }
+    }
     let finish = writer.choice_chunk(Delta::default(), Some(writer.answer.finish_reason));
     sink.send(finish).await?;
     if writer.include_usage {
@@ -138,6 +148,34 @@ async fn run(
             .await?;
     }
     sink.send(Bytes::from_static(DONE)).await
+}
+
+/// The tool call: its id and name first, then its arguments in pieces.
+fn tool_call_chunks(writer: &Writer, call: &ToolCall) -> Vec<Vec<u8>> {
+    let first = json!({
+        "index": 0,
+        "id": call.id,
+        "type": "function",
+        "function": {"name": call.tool.name, "arguments": ""},
+    });
+    let mut chunks = vec![writer.choice_chunk(
+        Delta {
+            tool_calls: Some([first]),
+            ..Delta::default()
+        },
+        None,
+    )];
+    for piece in call.tool.argument_pieces() {
+        let part = json!({"index": 0, "function": {"arguments": piece}});
+        chunks.push(writer.choice_chunk(
+            Delta {
+                tool_calls: Some([part]),
+                ..Delta::default()
+            },
+            None,
+        ));
+    }
+    chunks
 }
 
 /// The mid-stream error object; the stream ends after it, without `[DONE]`.

@@ -20,6 +20,8 @@ pub struct RecordSink {
     /// Cancelled when shutdown's grace period is over: requests still running are cut and
     /// recorded as cancelled before the writer stops.
     pub cut: CancellationToken,
+    /// Log one access line per finished request.
+    pub access_log: bool,
 }
 
 /// A trace being built. Dropping it unfinished records the request as cancelled: that is
@@ -94,6 +96,9 @@ impl Recording {
                 .map(|c| round_to(c, 1e12));
         }
         self.sink.inflight.end(&trace.id);
+        if self.sink.access_log {
+            crate::access_log::emit(&trace);
+        }
         self.sink.recorder.record(*trace);
     }
 }
