@@ -161,7 +161,8 @@ pub(crate) async fn messages(
             text: &text,
         }];
         let message = answer.message(&content, Some(stop_reason), usage);
-        reply::json(StatusCode::OK, reply::to_json(&message))
+        let json = crate::usage_override::to_json(&message, params.usage_override.as_ref());
+        reply::json(StatusCode::OK, json)
     };
     reply::add_request_id(&mut resp, Provider::Anthropic, &st);
     resp

@@ -54,6 +54,7 @@ pub fn validate_origins(origins: &[String]) -> Result<(), String> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
