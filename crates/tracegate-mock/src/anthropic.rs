@@ -202,7 +202,8 @@ pub(crate) async fn messages(
             content.push(Block::ToolUse(ToolUseBlock::new(call, &call.tool.input)));
         }
         let message = answer.message(&content, Some(stop_reason), usage);
-        reply::json(StatusCode::OK, reply::to_json(&message))
+        let json = crate::usage_override::to_json(&message, params.usage_override.as_ref());
+        reply::json(StatusCode::OK, json)
     };
     reply::add_request_id(&mut resp, Provider::Anthropic, &st);
     resp

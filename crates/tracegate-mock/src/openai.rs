@@ -193,7 +193,8 @@ pub(crate) async fn chat_completions(
             service_tier: "default",
             system_fingerprint: &answer.fingerprint,
         };
-        reply::json(StatusCode::OK, reply::to_json(&completion))
+        let json = crate::usage_override::to_json(&completion, params.usage_override.as_ref());
+        reply::json(StatusCode::OK, json)
     };
     reply::add_request_id(&mut resp, Provider::OpenAi, &st);
     reply::set_header(

@@ -2,6 +2,7 @@
 
 mod analytics;
 pub mod auth;
+pub mod host_guard;
 mod search;
 mod traces;
 
@@ -28,8 +29,9 @@ pub struct ApiState {
     pub cache: crate::cache::ResponseCache,
 }
 
-/// `/health`, `/ready` and the `/api/v1` routes (behind the admin token check).
-pub fn router(state: ApiState, auth: auth::AdminAuth) -> Router {
+/// `/health`, `/ready` and the `/api/v1` routes (behind the host guard, then the admin
+/// token check).
+pub fn router(state: ApiState, auth: auth::AdminAuth, guard: host_guard::HostGuard) -> Router {
     let api = Router::new()
         .route("/traces/{id}", get(traces::get_one))
         .route("/stats/inflight", get(traces::inflight))
@@ -37,7 +39,8 @@ pub fn router(state: ApiState, auth: auth::AdminAuth) -> Router {
         .route("/cache", get(cache))
         .merge(search::routes())
         .merge(analytics::routes())
-        .route_layer(middleware::from_fn_with_state(auth, auth::require_admin));
+        .route_layer(middleware::from_fn_with_state(auth, auth::require_admin))
+        .layer(middleware::from_fn_with_state(guard, host_guard::guard));
     Router::new()
         .route("/health", get(health))
         .route("/ready", get(ready))

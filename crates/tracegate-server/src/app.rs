@@ -14,7 +14,7 @@ use tokio_util::task::TaskTracker;
 use tracegate_core::pricing::PriceTable;
 use tracegate_store::{SqliteStore, Store};
 
-use crate::api::{self, auth::AdminAuth, ApiState};
+use crate::api::{self, auth::AdminAuth, host_guard::HostGuard, ApiState};
 use crate::config::Config;
 use crate::inflight::Inflight;
 use crate::proxy::{self, ProxyState, RecordSink};
@@ -76,11 +76,18 @@ impl Gateway {
             cut: cut.clone(),
             access_log: config.access_log,
         });
+        let origins = crate::origin::AllowedOrigins::new(&config.allowed_origins);
         let proxy_state = Arc::new(ProxyState {
             upstreams,
             sink,
             max_body_bytes: config.max_body_bytes,
+            origins: proxy::origin::OriginPolicy::new(
+                origins.clone(),
+                config.listen.ip().is_loopback(),
+            ),
         });
+        let auth = AdminAuth::new(config.admin_token().cloned());
+        let guard = HostGuard::new(!auth.is_required(), &config.allowed_hosts, origins);
         let api_state = ApiState {
             store,
             inflight: inflight.clone(),
@@ -93,10 +100,7 @@ impl Gateway {
             .with_state(proxy_state);
         let router = Router::new()
             .merge(proxy_routes)
-            .merge(api::router(
-                api_state,
-                AdminAuth::new(config.admin_token().cloned()),
-            ))
+            .merge(api::router(api_state, auth, guard))
             .fallback(not_found);
         Ok(Gateway {
             router,

@@ -4,6 +4,7 @@
 mod log_format;
 mod secret;
 mod upstream;
+mod web;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -53,6 +54,12 @@ pub struct Config {
     pub access_log: bool,
     /// `text` or `json`: the format of everything the process logs.
     pub log_format: LogFormat,
+    /// Host names, besides loopback ones, that an open `/api` (no admin token) answers to.
+    #[serde(deserialize_with = "web::string_list")]
+    pub allowed_hosts: Vec<String>,
+    /// Web origins whose browser pages may call the proxy and the API.
+    #[serde(deserialize_with = "web::string_list")]
+    pub allowed_origins: Vec<String>,
 }
 
 impl Default for Config {
@@ -73,6 +80,8 @@ impl Default for Config {
             prices: HashMap::new(),
             access_log: true,
             log_format: LogFormat::Text,
+            allowed_hosts: Vec::new(),
+            allowed_origins: Vec::new(),
         }
     }
 }
@@ -95,8 +104,9 @@ pub enum ConfigError {
 }
 
 impl Config {
-    /// The settings that `TRACEGATE_<KEY>` environment variables can set. Lists and tables
-    /// (`upstreams`, `prices`) come from the config file only.
+    /// The settings that `TRACEGATE_<KEY>` environment variables can set. Tables
+    /// (`upstreams`, `prices`) come from the config file only; the two lists of names
+    /// (`allowed_hosts`, `allowed_origins`) are comma-separated there.
     pub const ENV_KEYS: &'static [&'static str] = &[
         "listen",
         "db",
@@ -111,6 +121,8 @@ impl Config {
         "api_cache_entries",
         "access_log",
         "log_format",
+        "allowed_hosts",
+        "allowed_origins",
     ];
 
     /// `TRACEGATE_*` variables in the environment that are not settings (nor `TRACEGATE_CONFIG`
@@ -171,6 +183,8 @@ impl Config {
             u.validate()
                 .map_err(|m| ConfigError::Invalid(format!("upstreams[{i}].{m}")))?;
         }
+        web::validate_hosts(&self.allowed_hosts).map_err(ConfigError::Invalid)?;
+        web::validate_origins(&self.allowed_origins).map_err(ConfigError::Invalid)?;
         for (model, p) in &self.prices {
             let all = [Some(p.input), Some(p.output), p.cache_read, p.cache_write];
             if all.iter().flatten().any(|v| !v.is_finite() || *v < 0.0) {
@@ -295,6 +309,55 @@ models = ["gpt-*", "o*"]
         );
         let err = from_toml("record_queue_bytes = 0").unwrap_err().to_string();
         assert!(err.contains("record_queue_bytes"), "{err}");
+    }
+
+    #[test]
+    fn allowed_hosts_and_origins_are_lists_or_comma_separated() {
+        let c = from_toml(
+            "allowed_hosts = [\"gw.internal\"]\nallowed_origins = [\"https://app.example.com\"]\n",
+        )
+        .unwrap();
+        assert_eq!(c.allowed_hosts, vec!["gw.internal"]);
+        assert_eq!(c.allowed_origins, vec!["https://app.example.com"]);
+        let c =
+            from_toml("allowed_origins = \"https://a.example, http://localhost:3000,\"\n").unwrap();
+        assert_eq!(
+            c.allowed_origins,
+            vec!["https://a.example", "http://localhost:3000"]
+        );
+        assert!(Config::default().allowed_origins.is_empty());
+        // As the environment gives them: figment reads `TRACEGATE_*` values like this.
+        let env = |key: &str, raw: &str| -> Config {
+            let value: figment::value::Value = raw.parse().unwrap();
+            Figment::from(Serialized::defaults(Config::default()))
+                .merge((key, value))
+                .extract()
+                .unwrap()
+        };
+        assert_eq!(
+            env(
+                "allowed_origins",
+                "https://a.example,https://b.example:8443"
+            )
+            .allowed_origins,
+            vec!["https://a.example", "https://b.example:8443"]
+        );
+        assert_eq!(
+            env("allowed_hosts", "10.0.0.5").allowed_hosts,
+            vec!["10.0.0.5"]
+        );
+        assert_eq!(
+            env("allowed_hosts", "[a.internal, b.internal]").allowed_hosts,
+            vec!["a.internal", "b.internal"]
+        );
+        let err = from_toml("allowed_origins = [\"app.example.com\"]")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("allowed_origins[0]"), "{err}");
+        let err = from_toml("allowed_hosts = \"ok.example,bad:1\"")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("allowed_hosts[1]"), "{err}");
     }
 
     #[test]

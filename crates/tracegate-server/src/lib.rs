@@ -7,6 +7,7 @@ pub mod cache;
 pub mod config;
 pub mod error;
 pub mod inflight;
+pub mod origin;
 pub mod proxy;
 pub mod recorder;
 pub mod startup;

@@ -15,6 +15,7 @@ use crate::sse::{self, Disconnected, EventSink, Pacer};
 use crate::state::AppState;
 use crate::text;
 use crate::tool_use::ToolCall;
+use crate::usage_override::UsageOverride;
 
 /// The ping event exactly as the API writes it.
 const PING: &[u8] = b"event: ping\ndata: {\"type\": \"ping\"}\n\n";
@@ -91,8 +92,9 @@ struct MessageStop {
 /// Starts the stream of `answer` and returns its response (headers sent now, events as produced).
 pub(crate) fn respond(st: &AppState, answer: Answer, params: &RequestParams) -> Response {
     let (ttft, inter_token, error_after) = (params.ttft, params.inter_token, params.error_after);
+    let usage_override = params.usage_override.clone();
     let body = sse::channel_body(st.stream_guard(), move |sink| {
-        run(sink, answer, ttft, inter_token, error_after)
+        run(sink, answer, ttft, inter_token, error_after, usage_override)
     });
     reply::event_stream(body)
 }
@@ -103,6 +105,7 @@ async fn run(
     ttft: Duration,
     inter_token: Duration,
     error_after: Option<u32>,
+    usage_override: Option<UsageOverride>,
 ) -> Result<(), Disconnected> {
     let pacer = Pacer::start(ttft, inter_token);
     let start_usage = Usage {
@@ -168,7 +171,9 @@ async fn run(
             output_tokens: count,
         },
     };
-    sink.send(sse::named_event("message_delta", &delta)).await?;
+    let delta = crate::usage_override::to_json(&delta, usage_override.as_ref());
+    sink.send(sse::named_raw_event("message_delta", &delta))
+        .await?;
     let end = MessageStop {
         kind: "message_stop",
     };

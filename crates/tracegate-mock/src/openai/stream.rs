@@ -15,6 +15,7 @@ use crate::sse::{self, Disconnected, EventSink, Pacer};
 use crate::state::AppState;
 use crate::text;
 use crate::tool_use::ToolCall;
+use crate::usage_override::UsageOverride;
 
 const DONE: &[u8] = b"data: [DONE]\n\n";
 
@@ -56,6 +57,7 @@ struct Delta<'a> {
 struct Writer {
     answer: Answer,
     include_usage: bool,
+    usage_override: Option<UsageOverride>,
 }
 
 impl Writer {
@@ -70,7 +72,8 @@ impl Writer {
             choices,
             usage: self.include_usage.then_some(usage),
         };
-        sse::data_event(&reply::to_json(&chunk))
+        let over = usage.and(self.usage_override.as_ref());
+        sse::data_event(&crate::usage_override::to_json(&chunk, over))
     }
 
     fn choice_chunk(&self, delta: Delta<'_>, finish_reason: Option<&str>) -> Vec<u8> {
@@ -95,6 +98,7 @@ pub(crate) fn respond(
     let writer = Writer {
         answer,
         include_usage,
+        usage_override: params.usage_override.clone(),
     };
     let body = sse::channel_body(st.stream_guard(), move |sink| {
         run(sink, writer, ttft, inter_token, error_after)

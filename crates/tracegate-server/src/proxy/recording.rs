@@ -89,7 +89,16 @@ impl Recording {
         };
         trace.duration_ms = round_to(self.elapsed_ms(), 1e3);
         trace.ttft_ms = trace.ttft_ms.map(|t| round_to(t, 1e3));
-        if trace.cost_usd.is_none() && !trace.usage.is_empty() {
+        // Figures no request can have are unknown, and so is the cost: a partial price would
+        // be a made-up one.
+        let implausible = tracegate_core::usage::drop_implausible(&mut trace.usage);
+        if let Some(note) = &implausible {
+            trace.error = Some(match trace.error.take() {
+                Some(e) => format!("{e}; {note}"),
+                None => note.clone(),
+            });
+        }
+        if trace.cost_usd.is_none() && !trace.usage.is_empty() && implausible.is_none() {
             let model = trace.model.as_deref().or(trace.model_requested.as_deref());
             trace.cost_usd = model
                 .and_then(|m| self.sink.prices.cost(m, &trace.usage))
