@@ -71,7 +71,7 @@ impl Gateway {
         let cut = CancellationToken::new();
         let sink = Arc::new(RecordSink {
             recorder: recorder.clone(),
-            prices: Arc::new(prices),
+            prices: Arc::new(crate::pricing::Pricing::new(prices)),
             inflight: inflight.clone(),
             cut: cut.clone(),
         });

@@ -4,6 +4,7 @@ mod bench;
 mod client;
 mod demo;
 mod mock;
+mod prices;
 mod serve;
 mod shutdown;
 
@@ -32,21 +33,28 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Measure the gateway.
     Bench(bench::BenchArgs),
+    /// Print the model prices in effect (built-in list and config overrides).
+    Prices(prices::PricesArgs),
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     init_logging();
+    let command = match cli.command {
+        Command::Prices(args) => return prices::run(args),
+        other => other,
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        match cli.command {
+        match command {
             Command::Serve(args) => serve::run(args).await,
             Command::Migrate(args) => serve::migrate(args).await,
             Command::MockUpstream(args) => mock::run(args).await,
             Command::Demo(args) => demo::run(args).await,
             Command::Bench(args) => bench::run(args).await,
+            Command::Prices(args) => prices::run(args),
         }
     })
 }

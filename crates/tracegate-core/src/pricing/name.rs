@@ -78,6 +78,7 @@ fn strip_v_suffix(name: &str) -> Option<&str> {
 }
 
 /// `name` with every version suffix removed.
+#[cfg(test)]
 pub(super) fn strip_version_suffix(name: &str) -> &str {
     let mut name = name;
     while let Some(base) = strip_one_suffix(name) {
