@@ -2,6 +2,7 @@
 
 mod analytics;
 pub mod auth;
+mod errors;
 mod search;
 mod traces;
 
@@ -42,6 +43,7 @@ pub fn router(state: ApiState, auth: auth::AdminAuth) -> Router {
         .route("/health", get(health))
         .route("/ready", get(ready))
         .nest("/api/v1", api)
+        .layer(middleware::from_fn(errors::json_errors))
         .with_state(state)
 }
 

@@ -180,6 +180,15 @@ impl ApiError {
         }
     }
 
+    /// An error with any status; its kind follows from the status.
+    pub fn with_status(status: StatusCode, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            message: message.into(),
+            pointer: None,
+        }
+    }
+
     pub fn unavailable(message: impl Into<String>) -> Self {
         ApiError {
             status: StatusCode::SERVICE_UNAVAILABLE,
@@ -190,9 +199,10 @@ impl ApiError {
 
     fn kind(&self) -> &'static str {
         match self.status.as_u16() {
-            400 => "bad_request",
             401 => "unauthorized",
             404 => "not_found",
+            405 => "method_not_allowed",
+            400..=499 => "bad_request",
             503 => "unavailable",
             _ => "internal",
         }
