@@ -3,7 +3,6 @@
 
 #![allow(clippy::print_stdout)]
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -21,7 +20,7 @@ use crate::client::{http_client, send, HttpClient};
 pub struct DemoArgs {
     /// Address the demo gateway listens on.
     #[arg(long, default_value = "127.0.0.1:8080")]
-    listen: SocketAddr,
+    listen: String,
     /// SQLite file for the demo's traces.
     #[arg(long, default_value = "tracegate-demo.db")]
     db: PathBuf,
@@ -53,7 +52,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
 
     let base = format!("http://{mock_addr}");
     let config = Config {
-        listen: args.listen,
+        listen: args.listen.clone(),
         db: args.db.clone(),
         upstreams: vec![
             UpstreamConfig::new("anthropic", UpstreamKind::Anthropic, &base),
@@ -61,9 +60,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         ],
         ..Config::default()
     };
-    let listener = tokio::net::TcpListener::bind(args.listen)
+    let listener = tracegate_server::listen::bind(&args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let gw = format!("http://{}", listener.local_addr()?);
     let gateway = tasks.spawn(tracegate_server::serve(
         config,
         listener,
@@ -71,7 +71,6 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     ));
 
     let client = http_client();
-    let gw = format!("http://{}", args.listen);
     let mut ok = 0;
     for i in 0..args.requests {
         match demo_request(&client, &gw, i).await {

@@ -1,6 +1,5 @@
 //! `tracegate serve` and `tracegate migrate`.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -9,9 +8,10 @@ use tracegate_server::{Config, Overrides};
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Address to listen on [default: 127.0.0.1:8080].
+    /// Address to listen on, host:port (127.0.0.1:8080, localhost:8080, [::1]:8080)
+    /// [default: 127.0.0.1:8080].
     #[arg(long, env = "TRACEGATE_LISTEN")]
-    listen: Option<SocketAddr>,
+    listen: Option<String>,
     /// SQLite database file [default: ./tracegate.db].
     #[arg(long, env = "TRACEGATE_DB")]
     db: Option<PathBuf>,
@@ -32,7 +32,7 @@ pub struct MigrateArgs {
 
 pub fn load(
     config: Option<PathBuf>,
-    listen: Option<SocketAddr>,
+    listen: Option<String>,
     db: Option<PathBuf>,
 ) -> anyhow::Result<Config> {
     for name in Config::unknown_env_vars() {
@@ -43,7 +43,7 @@ pub fn load(
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let config = load(args.config, args.listen, args.db)?;
-    let listener = tokio::net::TcpListener::bind(config.listen)
+    let listener = tracegate_server::listen::bind(&config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     tracegate_server::serve(config, listener, crate::shutdown::signal()).await?;
