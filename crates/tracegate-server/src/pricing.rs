@@ -61,7 +61,7 @@ impl Pricing {
         let full = warned.len() == MAX_REMEMBERED_UNPRICED;
         drop(warned);
         tracing::warn!(
-            model = %name,
+            model = ?name,
             "no price for this model: its traces are recorded with cost_usd null; add [prices.\"model\"] to the config to price it"
         );
         if full {
