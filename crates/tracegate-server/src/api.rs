@@ -2,6 +2,7 @@
 
 mod analytics;
 pub mod auth;
+mod errors;
 pub mod host_guard;
 mod search;
 mod traces;
@@ -45,6 +46,7 @@ pub fn router(state: ApiState, auth: auth::AdminAuth, guard: host_guard::HostGua
         .route("/health", get(health))
         .route("/ready", get(ready))
         .nest("/api/v1", api)
+        .layer(middleware::from_fn(errors::json_errors))
         .with_state(state)
 }
 

@@ -71,7 +71,7 @@ impl Gateway {
         let cut = CancellationToken::new();
         let sink = Arc::new(RecordSink {
             recorder: recorder.clone(),
-            prices: Arc::new(prices),
+            prices: Arc::new(crate::pricing::Pricing::new(prices)),
             inflight: inflight.clone(),
             cut: cut.clone(),
             access_log: config.access_log,
@@ -83,7 +83,7 @@ impl Gateway {
             max_body_bytes: config.max_body_bytes,
             origins: proxy::origin::OriginPolicy::new(
                 origins.clone(),
-                config.listen.ip().is_loopback(),
+                crate::listen::is_loopback(&config.listen),
             ),
         });
         let auth = AdminAuth::new(config.admin_token().cloned());

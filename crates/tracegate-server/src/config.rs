@@ -1,13 +1,13 @@
 //! Configuration: defaults, then a TOML file, then `TRACEGATE_*` environment variables,
 //! then command-line flags. Unknown keys are errors that name the key.
 
+mod error;
 mod log_format;
 mod secret;
 mod upstream;
 mod web;
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use figment::providers::{Env, Format, Serialized, Toml};
@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use tracegate_core::pricing::ModelPrice;
 use tracegate_store::WriterPriority;
 
+pub use error::ConfigError;
 pub use log_format::LogFormat;
 pub use secret::Secret;
 pub use upstream::{UpstreamConfig, UpstreamKind};
@@ -24,8 +25,9 @@ pub use upstream::{UpstreamConfig, UpstreamKind};
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
-    /// Address the gateway listens on.
-    pub listen: SocketAddr,
+    /// Address the gateway listens on: `host:port`, the host an IP address or a name
+    /// resolved when binding (`localhost` is 127.0.0.1).
+    pub listen: String,
     /// Path of the embedded SQLite store.
     pub db: PathBuf,
     /// Largest request body accepted, in bytes (413 above it).
@@ -65,7 +67,7 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Config {
-            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            listen: "127.0.0.1:8080".into(),
             db: PathBuf::from("tracegate.db"),
             max_body_bytes: 32 * 1024 * 1024,
             shutdown_grace_secs: 30,
@@ -90,17 +92,9 @@ impl Default for Config {
 #[derive(Debug, Default, Serialize)]
 pub struct Overrides {
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub listen: Option<SocketAddr>,
+    pub listen: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub db: Option<PathBuf>,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("configuration: {0}")]
-    Load(Box<figment::Error>),
-    #[error("configuration: {0}")]
-    Invalid(String),
 }
 
 impl Config {
@@ -156,7 +150,7 @@ impl Config {
             .merge(Serialized::defaults(overrides));
         let mut config: Config = figment
             .extract()
-            .map_err(|e| ConfigError::Load(Box::new(e)))?;
+            .map_err(|e| ConfigError::from_figment(e, file))?;
         if config.admin_token().is_none() {
             config.admin_token = None;
         }
@@ -167,6 +161,9 @@ impl Config {
     /// Checks what serde cannot: names, URLs, globs, limits.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let bad = |m: String| Err(ConfigError::Invalid(m));
+        if let Err(m) = crate::listen::validate(&self.listen) {
+            return bad(format!("listen: {m}"));
+        }
         if self.max_body_bytes == 0 {
             return bad("max_body_bytes must be greater than 0".into());
         }
@@ -229,7 +226,7 @@ mod tests {
         let c: Config = Figment::from(Serialized::defaults(Config::default()))
             .merge(Toml::string(s))
             .extract()
-            .map_err(|e| ConfigError::Load(Box::new(e)))?;
+            .map_err(|e| ConfigError::from_figment(e, None))?;
         c.validate()?;
         Ok(c)
     }
@@ -255,7 +252,7 @@ models = ["gpt-*", "o*"]
         assert_eq!(c.upstreams.len(), 2);
         assert_eq!(c.upstreams[1].models, vec!["gpt-*", "o*"]);
         assert_eq!(c.upstreams[1].timeout_secs, 600);
-        assert_eq!(c.listen.port(), 8080);
+        assert_eq!(c.listen, "127.0.0.1:8080");
     }
 
     #[test]
@@ -270,6 +267,20 @@ models = ["gpt-*", "o*"]
         .unwrap_err()
         .to_string();
         assert!(err.contains("modles"), "{err}");
+    }
+
+    #[test]
+    fn listen_takes_host_names() {
+        let c = from_toml("listen = \"localhost:9000\"").unwrap();
+        assert_eq!(c.listen, "localhost:9000");
+        assert!(from_toml("listen = \"[::1]:9000\"").is_ok());
+        for bad in ["localhost", "localhost:port", "no such host:1"] {
+            let err = from_toml(&format!("listen = {bad:?}"))
+                .unwrap_err()
+                .to_string();
+            assert!(err.starts_with("configuration: listen: "), "{err}");
+            assert!(err.contains(bad), "{err}");
+        }
     }
 
     #[test]

@@ -202,8 +202,13 @@ impl ApiError {
     }
 
     pub fn forbidden(message: impl Into<String>) -> Self {
+        ApiError::with_status(StatusCode::FORBIDDEN, message)
+    }
+
+    /// An error with any status; its kind follows from the status.
+    pub fn with_status(status: StatusCode, message: impl Into<String>) -> Self {
         ApiError {
-            status: StatusCode::FORBIDDEN,
+            status,
             message: message.into(),
             pointer: None,
         }
@@ -219,10 +224,11 @@ impl ApiError {
 
     fn kind(&self) -> &'static str {
         match self.status.as_u16() {
-            400 => "bad_request",
             401 => "unauthorized",
             403 => "forbidden",
             404 => "not_found",
+            405 => "method_not_allowed",
+            400..=499 => "bad_request",
             503 => "unavailable",
             _ => "internal",
         }

@@ -22,6 +22,8 @@ pub struct RecorderStats {
     pub dropped_queue_full: AtomicU64,
     pub dropped_store_error: AtomicU64,
     pub batches: AtomicU64,
+    /// Traces recorded with usage but without a cost: no price for their model.
+    pub unpriced: AtomicU64,
 }
 
 #[derive(Debug, Serialize, PartialEq, Eq)]
@@ -32,6 +34,8 @@ pub struct RecorderSnapshot {
     pub dropped_queue_full: u64,
     pub dropped_store_error: u64,
     pub batches: u64,
+    /// Traces recorded with usage but `cost_usd` null: no price for their model.
+    pub unpriced: u64,
 }
 
 impl RecorderStats {
@@ -43,6 +47,7 @@ impl RecorderStats {
             dropped_queue_full: self.dropped_queue_full.load(Ordering::Relaxed),
             dropped_store_error: self.dropped_store_error.load(Ordering::Relaxed),
             batches: self.batches.load(Ordering::Relaxed),
+            unpriced: self.unpriced.load(Ordering::Relaxed),
         }
     }
 }
@@ -161,6 +166,11 @@ impl Recorder {
                 tracing::error!(trace_id = %t.id, dropped_total = n, "trace writer stopped; trace dropped");
             }
         }
+    }
+
+    /// Counts one trace recorded with usage but no price for its model.
+    pub fn count_unpriced(&self) {
+        self.stats.unpriced.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Counts one trace dropped at the queue; returns the total.

@@ -5,7 +5,6 @@
 mod guide;
 mod traffic;
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -26,7 +25,7 @@ const RECORD_WAIT: Duration = Duration::from_secs(15);
 pub struct DemoArgs {
     /// Address the demo gateway listens on.
     #[arg(long, default_value = "127.0.0.1:8080")]
-    listen: SocketAddr,
+    listen: String,
     /// SQLite file for the demo's traces.
     #[arg(long, default_value = "tracegate-demo.db")]
     db: PathBuf,
@@ -58,7 +57,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
 
     let base = format!("http://{mock_addr}");
     let config = Config {
-        listen: args.listen,
+        listen: args.listen.clone(),
         db: args.db.clone(),
         upstreams: vec![
             UpstreamConfig::new("anthropic", UpstreamKind::Anthropic, &base),
@@ -66,9 +65,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         ],
         ..Config::default()
     };
-    let listener = tokio::net::TcpListener::bind(args.listen)
+    let listener = tracegate_server::listen::bind(&args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let gw = format!("http://{}", listener.local_addr()?);
     let gateway = tasks.spawn(tracegate_server::serve(
         config,
         listener,
@@ -76,7 +76,6 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     ));
 
     let client = http_client();
-    let gw = format!("http://{}", args.listen);
     let run_id = format!("{:04x}", rand::random::<u16>());
     let traffic = traffic::Traffic::new(client.clone(), gw.clone(), run_id);
     let landmarks = traffic.run(args.requests).await;

@@ -4,6 +4,7 @@ mod bench;
 mod client;
 mod demo;
 mod mock;
+mod prices;
 mod serve;
 mod shutdown;
 
@@ -33,12 +34,18 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Measure the gateway.
     Bench(bench::BenchArgs),
+    /// Print the model prices in effect (built-in list and config overrides).
+    Prices(prices::PricesArgs),
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    let command = match cli.command {
+        Command::Prices(args) => return prices::run(args),
+        other => other,
+    };
     // serve's and migrate's configuration says how to log, so it is read before logging starts.
-    let config = match &cli.command {
+    let config = match &command {
         Command::Serve(args) => Some(args.config()?),
         Command::Migrate(args) => Some(args.config()?),
         _ => None,
@@ -52,7 +59,7 @@ fn main() -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        match (cli.command, config) {
+        match (command, config) {
             (Command::Serve(_), Some(config)) => serve::run(config).await,
             (Command::Migrate(_), Some(config)) => serve::migrate(config).await,
             (Command::Serve(_) | Command::Migrate(_), None) => {
@@ -61,6 +68,7 @@ fn main() -> anyhow::Result<()> {
             (Command::MockUpstream(args), _) => mock::run(args).await,
             (Command::Demo(args), _) => demo::run(args).await,
             (Command::Bench(args), _) => bench::run(args).await,
+            (Command::Prices(args), _) => prices::run(args),
         }
     })
 }
@@ -77,9 +85,12 @@ fn log_format_from_env() -> anyhow::Result<LogFormat> {
 fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("TRACEGATE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Colour only for a person at a terminal, never into a file or a pipe.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let logger = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi);
     match format {
         LogFormat::Text => logger.init(),
         LogFormat::Json => logger.json().flatten_event(true).init(),

@@ -1,6 +1,5 @@
 //! `tracegate serve` and `tracegate migrate`.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -9,9 +8,10 @@ use tracegate_server::{Config, Overrides};
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Address to listen on [default: 127.0.0.1:8080].
+    /// Address to listen on, host:port (127.0.0.1:8080, localhost:8080, [::1]:8080)
+    /// [default: 127.0.0.1:8080].
     #[arg(long, env = "TRACEGATE_LISTEN")]
-    listen: Option<SocketAddr>,
+    listen: Option<String>,
     /// SQLite database file [default: ./tracegate.db].
     #[arg(long, env = "TRACEGATE_DB")]
     db: Option<PathBuf>,
@@ -33,7 +33,7 @@ pub struct MigrateArgs {
 impl ServeArgs {
     /// The configuration, read before logging starts (it sets the log format).
     pub fn config(&self) -> anyhow::Result<Config> {
-        load(self.config.clone(), self.listen, self.db.clone())
+        load(self.config.clone(), self.listen.clone(), self.db.clone())
     }
 }
 
@@ -44,9 +44,9 @@ impl MigrateArgs {
     }
 }
 
-fn load(
+pub fn load(
     config: Option<PathBuf>,
-    listen: Option<SocketAddr>,
+    listen: Option<String>,
     db: Option<PathBuf>,
 ) -> anyhow::Result<Config> {
     Ok(Config::load(config.as_deref(), Overrides { listen, db })?)
@@ -61,7 +61,7 @@ fn warn_unknown_env() {
 
 pub async fn run(config: Config) -> anyhow::Result<()> {
     warn_unknown_env();
-    let listener = tokio::net::TcpListener::bind(config.listen)
+    let listener = tracegate_server::listen::bind(&config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     tracegate_server::serve(config, listener, crate::shutdown::signal()).await?;

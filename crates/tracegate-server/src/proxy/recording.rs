@@ -5,17 +5,19 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use tokio_util::sync::CancellationToken;
-use tracegate_core::pricing::PriceTable;
 use tracegate_core::{Outcome, Trace};
 
 use crate::inflight::Inflight;
+use crate::pricing::Pricing;
 use crate::recorder::Recorder;
 
 /// What a recording needs from the gateway.
 #[derive(Debug)]
 pub struct RecordSink {
     pub recorder: Recorder,
-    pub prices: Arc<PriceTable>,
+    /// Prices usage; traces with usage but no price are counted in the recorder's
+    /// `unpriced`.
+    pub prices: Arc<Pricing>,
     pub inflight: Inflight,
     /// Cancelled when shutdown's grace period is over: requests still running are cut and
     /// recorded as cancelled before the writer stops.
@@ -100,9 +102,10 @@ impl Recording {
         }
         if trace.cost_usd.is_none() && !trace.usage.is_empty() && implausible.is_none() {
             let model = trace.model.as_deref().or(trace.model_requested.as_deref());
-            trace.cost_usd = model
-                .and_then(|m| self.sink.prices.cost(m, &trace.usage))
-                .map(|c| round_to(c, 1e12));
+            match self.sink.prices.cost(model, &trace.usage) {
+                Ok(cost) => trace.cost_usd = cost.map(|c| round_to(c, 1e12)),
+                Err(_) => self.sink.recorder.count_unpriced(),
+            }
         }
         self.sink.inflight.end(&trace.id);
         if self.sink.access_log {
