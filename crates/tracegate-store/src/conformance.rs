@@ -4,6 +4,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod fixtures;
+mod model_filter;
+
+pub use model_filter::failed_requests_count_under_the_model_asked_for;
 
 use chrono::{DateTime, Duration, Utc};
 use tracegate_core::Trace;

@@ -42,7 +42,10 @@ pub enum Column {
     Provider,
     Endpoint,
     Method,
+    /// The model that answered, else the model asked for (`Trace::effective_model`):
+    /// a request that failed before any answer still counts under the model it asked for.
     Model,
+    /// The model the client asked for.
     ModelRequested,
     Outcome,
     Error,

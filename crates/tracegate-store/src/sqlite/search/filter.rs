@@ -321,7 +321,7 @@ mod tests {
     #[test]
     fn shapes_of_some_predicates() {
         let sql = sql_of(json!({"field": "model", "op": "ne", "value": "a"}));
-        assert_eq!(sql.text, "(t.model IS NOT ?)");
+        assert_eq!(sql.text, "(t.model_eff IS NOT ?)");
         let sql = sql_of(json!({"field": "provider", "op": "not_in", "value": ["openai"]}));
         assert_eq!(sql.text, "(t.provider NOT IN (?))");
         let sql = sql_of(json!({"not": {"field": "stream", "op": "eq", "value": true}}));

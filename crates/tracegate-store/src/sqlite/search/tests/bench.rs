@@ -66,9 +66,9 @@ fn build(path: &PathBuf, rows: usize) {
                 .prepare(
                     "INSERT INTO traces (id, ts, upstream, provider, endpoint, method, model_requested,
                      model, stream, status, outcome, error, duration_ms, ttft_ms, input_tokens,
-                     output_tokens, total_tokens, cost_usd, account, user_agent, metadata)
+                     output_tokens, total_tokens, cost_usd, account, user_agent, metadata, model_eff)
                      VALUES (?1, ?2, 'primary', ?3, '/v1/messages', 'POST', ?4, ?4, ?5, ?6, ?7, ?8,
-                     ?9, ?10, ?11, ?12, ?11 + ?12, ?13, ?14, ?15, ?16)",
+                     ?9, ?10, ?11, ?12, ?11 + ?12, ?13, ?14, ?15, ?16, ?4)",
                 )
                 .unwrap();
             let mut f = tx
