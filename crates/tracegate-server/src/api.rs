@@ -5,6 +5,9 @@ pub mod auth;
 mod search;
 mod traces;
 
+#[cfg(test)]
+mod model_filter_tests;
+
 use std::sync::Arc;
 
 use axum::extract::State;
