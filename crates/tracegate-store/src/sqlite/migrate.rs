@@ -59,6 +59,12 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../migrations/sqlite/0006_effective_model.sql"),
         step: None,
     },
+    Migration {
+        version: 7,
+        name: "feedback",
+        sql: include_str!("../../migrations/sqlite/0007_feedback.sql"),
+        step: None,
+    },
 ];
 
 /// Migration 4: day rollups for the days already stored.

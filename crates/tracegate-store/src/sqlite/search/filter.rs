@@ -3,6 +3,10 @@
 //! Every predicate is two-valued where it matters: `not` is compiled as
 //! `(...) IS NOT 1`, so a predicate that is unknown for a NULL field counts
 //! as false and its negation as true. Values are always bound.
+//!
+//! `feedback.score` tests a trace's feedback entries: the trace matches when
+//! any entry passes (`t.rowid IN (SELECT trace_rowid FROM feedback WHERE ...)`,
+//! one read of the score index per query, not per trace).
 
 use rusqlite::types::Value as SqlValue;
 use tracegate_core::filter::{Column, Field, Filter, Op, Predicate, Value};
@@ -23,6 +27,7 @@ pub(super) fn compile(f: &Filter, sql: &mut Sql) {
         Filter::Leaf(p) => match &p.field {
             Field::Column(c) => column_predicate(*c, p, sql),
             Field::Metadata(key) => metadata_predicate(key, p, sql),
+            Field::FeedbackScore => feedback_predicate(p, sql),
         },
     }
 }
@@ -104,6 +109,29 @@ fn column_predicate(c: Column, p: &Predicate, sql: &mut Sql) {
             };
             sql.push("(").push(target).push(" LIKE ");
             sql.bind(like_pattern(p.op, &text)).push(" ESCAPE '\\')");
+        }
+    }
+}
+
+/// Whether some feedback entry of the trace passes `score <op> value`
+/// (`exists`: whether the trace has any entry at all).
+fn feedback_predicate(p: &Predicate, sql: &mut Sql) {
+    let entries = "t.rowid IN (SELECT trace_rowid FROM feedback";
+    match (p.op, &p.value) {
+        (Op::Exists, Value::Exists(false)) => {
+            sql.push("(t.rowid NOT IN (SELECT trace_rowid FROM feedback))");
+        }
+        (Op::Exists, _) => {
+            sql.push("(").push(entries).push("))");
+        }
+        (op, v) => {
+            let cmp = if op == Op::Ne { " <> " } else { comparison(op) };
+            sql.push("(")
+                .push(entries)
+                .push(" WHERE score")
+                .push(cmp)
+                .bind(scalar(v))
+                .push("))");
         }
     }
 }
@@ -339,5 +367,16 @@ mod tests {
         assert_eq!(sql.params, vec![SqlValue::Text("0190c2a48b%".into())]);
         let sql = sql_of(json!({"field": "metadata.run", "op": "gt", "value": 3}));
         assert_eq!(sql.params[0], SqlValue::Text("$.\"run\"".into()));
+        let sql = sql_of(json!({"field": "feedback.score", "op": "gte", "value": 4}));
+        assert_eq!(
+            sql.text,
+            "(t.rowid IN (SELECT trace_rowid FROM feedback WHERE score >= ?))"
+        );
+        assert_eq!(sql.params, vec![SqlValue::Real(4.0)]);
+        let sql = sql_of(json!({"field": "feedback.score", "op": "exists", "value": false}));
+        assert_eq!(
+            sql.text,
+            "(t.rowid NOT IN (SELECT trace_rowid FROM feedback))"
+        );
     }
 }

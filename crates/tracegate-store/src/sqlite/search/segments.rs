@@ -217,7 +217,7 @@ fn probe_first(p: &Plan<'_>) -> bool {
                 && sort_column(sort) != super::sql::column(*col)
                 && matches!(pr.op, Op::Eq | Op::In | Op::Gt | Op::Gte | Op::Lt | Op::Lte)
         }
-        Field::Metadata(_) => false,
+        Field::Metadata(_) | Field::FeedbackScore => false,
     });
     drivable && !ordered_by_index
 }
