@@ -2,9 +2,12 @@
 
 mod analytics;
 pub mod auth;
+mod feedback;
 mod search;
 mod traces;
 
+#[cfg(test)]
+mod feedback_tests;
 #[cfg(test)]
 mod model_filter_tests;
 
@@ -12,7 +15,7 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use axum::middleware;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
 use tracegate_store::Store;
@@ -35,6 +38,7 @@ pub struct ApiState {
 pub fn router(state: ApiState, auth: auth::AdminAuth) -> Router {
     let api = Router::new()
         .route("/traces/{id}", get(traces::get_one))
+        .route("/traces/{id}/feedback", post(feedback::post))
         .route("/stats/inflight", get(traces::inflight))
         .route("/recorder", get(recorder))
         .route("/cache", get(cache))
