@@ -116,24 +116,33 @@ fn column_predicate(c: Column, p: &Predicate, sql: &mut Sql) {
 /// Whether some feedback entry of the trace passes `score <op> value`
 /// (`exists`: whether the trace has any entry at all).
 fn feedback_predicate(p: &Predicate, sql: &mut Sql) {
-    let entries = "t.rowid IN (SELECT trace_rowid FROM feedback";
-    match (p.op, &p.value) {
-        (Op::Exists, Value::Exists(false)) => {
+    match score_test(p) {
+        Some(test) => {
+            sql.push("(t.rowid IN (SELECT trace_rowid FROM feedback WHERE ")
+                .append(&test)
+                .push("))");
+        }
+        None => {
             sql.push("(t.rowid NOT IN (SELECT trace_rowid FROM feedback))");
         }
+    }
+}
+
+/// The condition on `score` an entry of a matching trace passes (`1` for
+/// any entry); `None` for `exists false`, which no entry stands for.
+pub(super) fn score_test(p: &Predicate) -> Option<Sql> {
+    let mut sql = Sql::default();
+    match (p.op, &p.value) {
+        (Op::Exists, Value::Exists(false)) => return None,
         (Op::Exists, _) => {
-            sql.push("(").push(entries).push("))");
+            sql.push("1");
         }
         (op, v) => {
             let cmp = if op == Op::Ne { " <> " } else { comparison(op) };
-            sql.push("(")
-                .push(entries)
-                .push(" WHERE score")
-                .push(cmp)
-                .bind(scalar(v))
-                .push("))");
+            sql.push("score").push(cmp).bind(scalar(v));
         }
     }
+    Some(sql)
 }
 
 /// ` = `, ` > `, ...; other operators are not comparisons (they map to ` = `).
