@@ -90,9 +90,9 @@ async fn feedback_is_kept_shown_with_the_trace_and_searchable_at_once() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(trace["feedback"], json!([first, second]));
 
-    assert_eq!(search_ids(&app, high).await, [id.clone()]);
+    assert_eq!(search_ids(&app, high).await, [id.as_str()]);
     let low = json!({"field": "feedback.score", "op": "lt", "value": 0});
-    assert_eq!(search_ids(&app, low).await, [id.clone()]);
+    assert_eq!(search_ids(&app, low).await, [id.as_str()]);
     let none = json!({"field": "feedback.score", "op": "exists", "value": false});
     assert!(search_ids(&app, none).await.is_empty());
 }

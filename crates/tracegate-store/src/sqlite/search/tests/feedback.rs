@@ -38,6 +38,9 @@ async fn rated() -> Corpus {
     c
 }
 
+/// A filter and which corpus traces (by index) it should find.
+type Case = (Value, Box<dyn Fn(usize) -> bool>);
+
 fn score(op: &str, value: Value) -> Value {
     json!({"field": "feedback.score", "op": op, "value": value})
 }
@@ -46,7 +49,7 @@ fn score(op: &str, value: Value) -> Value {
 async fn a_trace_matches_when_any_entry_does() {
     let c = rated().await;
     let any = |test: fn(f64) -> bool| move |i: usize| scores(i).into_iter().any(test);
-    let cases: Vec<(Value, Box<dyn Fn(usize) -> bool>)> = vec![
+    let cases: Vec<Case> = vec![
         (score("eq", json!(3)), Box::new(any(|s| s == 3.0))),
         (score("ne", json!(0)), Box::new(any(|s| s != 0.0))),
         (score("gt", json!(1)), Box::new(any(|s| s > 1.0))),
