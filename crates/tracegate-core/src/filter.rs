@@ -19,7 +19,9 @@ mod proptests;
 use serde_json::{json, Value as Json};
 
 pub use error::{FilterError, FilterErrorKind};
-pub use field::{Column, Field, FieldKind, Op, MAX_METADATA_KEY_LEN, METADATA_PREFIX};
+pub use field::{
+    Column, Field, FieldKind, Op, FEEDBACK_SCORE, MAX_METADATA_KEY_LEN, METADATA_PREFIX,
+};
 pub use simple::{from_simple_params, SIMPLE_PARAMS};
 pub use value::{MAX_TIME_MS, MIN_TIME_MS};
 
@@ -195,6 +197,43 @@ mod tests {
         assert_eq!(
             f.to_json(),
             json!({"field": "started_at", "op": "lt", "value": 1_735_689_600_000_i64})
+        );
+    }
+
+    #[test]
+    fn feedback_score_parses_round_trips_and_refuses_lists() {
+        let input = json!({"not": {"field": "feedback.score", "op": "gte", "value": 4}});
+        let f = Filter::parse(&input, "/filter").unwrap();
+        let Filter::Not(leaf) = &f else {
+            panic!("{f:?}")
+        };
+        assert_eq!(
+            **leaf,
+            Filter::Leaf(Predicate {
+                field: Field::FeedbackScore,
+                op: Op::Gte,
+                value: Value::Float(4.0),
+            })
+        );
+        assert_eq!(Filter::parse(&f.to_json(), "/filter"), Ok(f));
+        let bad = |v: serde_json::Value| Filter::parse(&v, "/filter").unwrap_err();
+        let err = bad(json!({"field": "feedback.score", "op": "in", "value": [1]}));
+        assert_eq!(
+            (err.kind, err.pointer.as_str()),
+            (FilterErrorKind::WrongType, "/filter/op")
+        );
+        assert!(
+            err.message.contains("eq, ne, gt, gte, lt, lte, exists"),
+            "{}",
+            err.message
+        );
+        let err = bad(json!({"field": "feedback.score", "op": "eq", "value": "5"}));
+        assert_eq!(err.pointer, "/filter/value");
+        let err = bad(json!({"field": "feedback.scor", "op": "eq", "value": 5}));
+        assert!(
+            err.message.contains("did you mean \"feedback.score\""),
+            "{}",
+            err.message
         );
     }
 

@@ -6,6 +6,7 @@ pub mod trace;
 
 pub use trace::{Outcome, Provider, Trace, TraceId, Usage};
 pub mod conversation;
+pub mod feedback;
 pub mod filter;
 pub mod pricing;
 pub mod sketch;

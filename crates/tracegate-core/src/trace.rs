@@ -199,6 +199,12 @@ impl Trace {
             response_body: Bytes::new(),
         }
     }
+
+    /// The model the trace counts under in filters, statistics and usage: the model
+    /// that answered, else (a request that failed before any answer) the model asked for.
+    pub fn effective_model(&self) -> Option<&str> {
+        self.model.as_deref().or(self.model_requested.as_deref())
+    }
 }
 
 #[cfg(test)]
@@ -211,6 +217,16 @@ mod tests {
             assert_eq!(Outcome::parse(o.as_str()), Some(o));
         }
         assert_eq!(Outcome::parse("fine"), None);
+    }
+
+    #[test]
+    fn effective_model_is_the_answering_one_else_the_requested_one() {
+        let mut t = Trace::begin(Provider::Anthropic, "POST", "/v1/messages");
+        assert_eq!(t.effective_model(), None);
+        t.model_requested = Some("claude-sonnet-4-5".into());
+        assert_eq!(t.effective_model(), Some("claude-sonnet-4-5"));
+        t.model = Some("claude-sonnet-4-5-20250929".into());
+        assert_eq!(t.effective_model(), Some("claude-sonnet-4-5-20250929"));
     }
 
     #[test]

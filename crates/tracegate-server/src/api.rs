@@ -3,15 +3,21 @@
 mod analytics;
 pub mod auth;
 mod errors;
+mod feedback;
 pub mod host_guard;
 mod search;
 mod traces;
+
+#[cfg(test)]
+mod feedback_tests;
+#[cfg(test)]
+mod model_filter_tests;
 
 use std::sync::Arc;
 
 use axum::extract::State;
 use axum::middleware;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
 use tracegate_store::Store;
@@ -35,6 +41,7 @@ pub struct ApiState {
 pub fn router(state: ApiState, auth: auth::AdminAuth, guard: host_guard::HostGuard) -> Router {
     let api = Router::new()
         .route("/traces/{id}", get(traces::get_one))
+        .route("/traces/{id}/feedback", post(feedback::post))
         .route("/stats/inflight", get(traces::inflight))
         .route("/recorder", get(recorder))
         .route("/cache", get(cache))

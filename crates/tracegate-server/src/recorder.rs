@@ -270,6 +270,12 @@ mod tests {
         async fn get(&self, _: TraceId) -> Result<Option<TraceDetail>, StoreError> {
             Ok(None)
         }
+        async fn add_feedback(
+            &self,
+            _: &tracegate_core::feedback::Feedback,
+        ) -> Result<(), StoreError> {
+            Err(StoreError::NotFound)
+        }
         async fn ping(&self) -> Result<(), StoreError> {
             Ok(())
         }

@@ -3,7 +3,12 @@
 //! one by one (see the SQLite backend's tests).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod feedback;
 pub mod fixtures;
+mod model_filter;
+
+pub use feedback::feedback_is_kept_shown_and_searched;
+pub use model_filter::failed_requests_count_under_the_model_asked_for;
 
 use chrono::{DateTime, Duration, Utc};
 use tracegate_core::Trace;

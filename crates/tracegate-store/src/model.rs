@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use tracegate_core::feedback::Feedback;
 use tracegate_core::{Outcome, Provider, Trace, TraceId, Usage};
 
 /// Every scalar field of a trace, without the bodies.
@@ -91,6 +92,9 @@ pub struct TraceDetail {
     pub request_body: serde_json::Value,
     /// Same rules as `request_body`.
     pub response_body: serde_json::Value,
+    /// Feedback entries given on the trace, oldest first.
+    #[serde(default)]
+    pub feedback: Vec<Feedback>,
 }
 
 impl TraceDetail {
@@ -100,6 +104,7 @@ impl TraceDetail {
             summary: TraceSummary::from_trace(t),
             request_body: body_value(&t.request_body),
             response_body: body_value(&t.response_body),
+            feedback: Vec::new(),
         }
     }
 }

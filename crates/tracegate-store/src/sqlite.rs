@@ -10,6 +10,7 @@
 
 mod analytics;
 mod error;
+mod feedback;
 mod migrate;
 mod read;
 mod search;
@@ -25,6 +26,7 @@ use std::time::Duration;
 use parking_lot::Mutex;
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, OpenFlags};
+use tracegate_core::feedback::Feedback;
 use tracegate_core::{Trace, TraceId};
 
 use crate::error::StoreError;
@@ -210,6 +212,12 @@ impl TraceStore for SqliteStore {
 
     async fn get(&self, id: TraceId) -> Result<Option<TraceDetail>, StoreError> {
         self.with_reader(move |c| read::get(c, id)).await
+    }
+
+    async fn add_feedback(&self, feedback: &Feedback) -> Result<(), StoreError> {
+        let feedback = feedback.clone();
+        self.with_writer(move |c| feedback::insert(c, &feedback))
+            .await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

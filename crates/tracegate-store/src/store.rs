@@ -1,5 +1,6 @@
 //! The storage interface the gateway records traces through.
 
+use tracegate_core::feedback::Feedback;
 use tracegate_core::{Trace, TraceId};
 
 use crate::error::StoreError;
@@ -17,8 +18,11 @@ pub trait TraceStore: Send + Sync + 'static {
     async fn insert_batch(&self, traces: Vec<Trace>) -> Result<(), StoreError>;
     /// Newest first, at most `limit`.
     async fn recent(&self, limit: u32) -> Result<Vec<TraceSummary>, StoreError>;
-    /// The whole trace with bodies, or None.
+    /// The whole trace with bodies and feedback, or None.
     async fn get(&self, id: TraceId) -> Result<Option<TraceDetail>, StoreError>;
+    /// Attaches a feedback entry (id and time already made) to its trace;
+    /// [`StoreError::NotFound`] when no such trace is stored.
+    async fn add_feedback(&self, feedback: &Feedback) -> Result<(), StoreError>;
     /// Cheap reachability check for /ready.
     async fn ping(&self) -> Result<(), StoreError>;
     /// Bytes used, for storage reports.

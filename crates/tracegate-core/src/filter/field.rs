@@ -42,7 +42,10 @@ pub enum Column {
     Provider,
     Endpoint,
     Method,
+    /// The model that answered, else the model asked for (`Trace::effective_model`):
+    /// a request that failed before any answer still counts under the model it asked for.
     Model,
+    /// The model the client asked for.
     ModelRequested,
     Outcome,
     Error,
@@ -164,6 +167,9 @@ pub const METADATA_PREFIX: &str = "metadata.";
 /// Longest metadata key.
 pub const MAX_METADATA_KEY_LEN: usize = 64;
 
+/// Name of the feedback score field.
+pub const FEEDBACK_SCORE: &str = "feedback.score";
+
 /// A field a predicate tests.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Field {
@@ -171,6 +177,9 @@ pub enum Field {
     Column(Column),
     /// A key of the trace's metadata object; the key matches `[A-Za-z0-9_.-]{1,64}`.
     Metadata(String),
+    /// The score of the trace's feedback entries: a test holds when it holds
+    /// for any one entry (`exists false`: the trace has no feedback).
+    FeedbackScore,
 }
 
 impl Field {
@@ -179,7 +188,29 @@ impl Field {
         match self {
             Field::Column(c) => c.kind(),
             Field::Metadata(_) => FieldKind::Json,
+            Field::FeedbackScore => FieldKind::Float,
         }
+    }
+
+    /// Whether `op` applies to this field: as its kind says, except that
+    /// feedback scores take no lists (`in`, `not_in`).
+    pub fn takes(&self, op: Op) -> bool {
+        match self {
+            Field::FeedbackScore => {
+                op.applies_to(FieldKind::Float) && !matches!(op, Op::In | Op::NotIn)
+            }
+            _ => op.applies_to(self.kind()),
+        }
+    }
+
+    /// Names of the operators this field takes, for error messages.
+    pub fn op_names(&self) -> String {
+        let names: Vec<&str> = Op::ALL
+            .into_iter()
+            .filter(|o| self.takes(*o))
+            .map(Op::name)
+            .collect();
+        names.join(", ")
     }
 
     /// Canonical name, e.g. `model` or `metadata.user`.
@@ -187,6 +218,7 @@ impl Field {
         match self {
             Field::Column(c) => c.name().to_owned(),
             Field::Metadata(key) => format!("{METADATA_PREFIX}{key}"),
+            Field::FeedbackScore => FEEDBACK_SCORE.to_owned(),
         }
     }
 
@@ -204,6 +236,7 @@ impl Field {
         let mut names: Vec<&str> = vec!["id", "ts", "started_at"];
         names.extend(Column::ALL.iter().skip(2).map(|c| c.name()));
         names.push("metadata.<key>");
+        names.push(FEEDBACK_SCORE);
         names.join(", ")
     }
 }
@@ -213,6 +246,7 @@ impl fmt::Display for Field {
         match self {
             Field::Column(c) => f.write_str(c.name()),
             Field::Metadata(key) => write!(f, "{METADATA_PREFIX}{key}"),
+            Field::FeedbackScore => f.write_str(FEEDBACK_SCORE),
         }
     }
 }
@@ -338,6 +372,16 @@ mod tests {
     }
 
     #[test]
+    fn feedback_scores_take_comparisons_and_exists() {
+        let f = Field::FeedbackScore;
+        assert_eq!(f.kind(), FieldKind::Float);
+        assert_eq!(f.name(), "feedback.score");
+        assert_eq!(f.op_names(), "eq, ne, gt, gte, lt, lte, exists");
+        assert!(!f.takes(Op::In) && !f.takes(Op::Contains));
+        assert!(Field::Column(Column::CostUsd).takes(Op::In));
+    }
+
+    #[test]
     fn metadata_key_rules() {
         for ok in ["user", "a.b", "A-Z_09", &"k".repeat(64)] {
             assert!(Field::is_valid_metadata_key(ok), "{ok}");
@@ -360,7 +404,7 @@ mod tests {
     fn known_names_lists_aliases_and_metadata() {
         let names = Field::known_names();
         assert!(names.starts_with("id, ts, started_at, upstream"));
-        assert!(names.ends_with("total_tokens, metadata.<key>"));
+        assert!(names.ends_with("total_tokens, metadata.<key>, feedback.score"));
         assert_eq!(names.matches("started_at").count(), 1);
     }
 }

@@ -3,7 +3,7 @@
 use serde_json::{Map, Value as Json};
 
 use super::error::{child, index, quote, suggest, FilterError, FilterErrorKind};
-use super::field::{Column, Field, Op, METADATA_PREFIX};
+use super::field::{Column, Field, Op, FEEDBACK_SCORE, METADATA_PREFIX};
 use super::value::{check_value, describe};
 use super::{Filter, Predicate, MAX_DEPTH, MAX_METADATA_KEY_LEN, MAX_NODES, MAX_TOTAL_VALUES};
 
@@ -128,14 +128,13 @@ impl Parser {
         let field = parse_field(field_name, &child(ptr, "field"))?;
         let op_name = required_str(obj, "op", ptr)?;
         let op = parse_op(op_name, &child(ptr, "op"))?;
-        let kind = field.kind();
-        if !op.applies_to(kind) {
+        if !field.takes(op) {
             return Err(FilterError::wrong_type(
                 &child(ptr, "op"),
                 format!(
                     "operator \"{op}\" does not apply to {} field \"{field}\"; it takes: {}",
-                    kind.name(),
-                    Op::names_for(kind)
+                    field.kind().name(),
+                    field.op_names()
                 ),
             ));
         }
@@ -176,6 +175,9 @@ pub(crate) fn parse_field(name: &str, ptr: &str) -> Result<Field, FilterError> {
     if let Some(col) = Column::parse(name) {
         return Ok(Field::Column(col));
     }
+    if name == FEEDBACK_SCORE {
+        return Ok(Field::FeedbackScore);
+    }
     let unknown = |message: String| FilterError::new(FilterErrorKind::UnknownField, ptr, message);
     if let Some(key) = name.strip_prefix(METADATA_PREFIX) {
         return if Field::is_valid_metadata_key(key) {
@@ -193,7 +195,10 @@ pub(crate) fn parse_field(name: &str, ptr: &str) -> Result<Field, FilterError> {
             "field \"metadata\" needs a key, e.g. \"metadata.user\"".to_owned(),
         ));
     }
-    let names = Column::ALL.iter().map(|c| c.name()).chain(["ts"]);
+    let names = Column::ALL
+        .iter()
+        .map(|c| c.name())
+        .chain(["ts", FEEDBACK_SCORE]);
     let hint = suggest(name, names)
         .map(|s| format!(" (did you mean \"{s}\"?)"))
         .unwrap_or_default();

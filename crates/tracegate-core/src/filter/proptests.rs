@@ -16,6 +16,7 @@ fn field() -> impl Strategy<Value = Field> {
     prop_oneof![
         4 => prop::sample::select(Column::ALL.to_vec()).prop_map(Field::Column),
         1 => "[A-Za-z0-9_.-]{1,64}".prop_map(Field::Metadata),
+        1 => Just(Field::FeedbackScore),
     ]
 }
 
@@ -44,6 +45,7 @@ fn scalar(field: &Field, op: Op) -> BoxedStrategy<Value> {
             FieldKind::Time => (MIN_TIME_MS..=MAX_TIME_MS).prop_map(Value::TimeMs).boxed(),
             FieldKind::Json => unreachable!("columns are never json"),
         },
+        Field::FeedbackScore => finite_f64().prop_map(Value::Float).boxed(),
         Field::Metadata(_) => match op {
             Op::Gt | Op::Gte | Op::Lt | Op::Lte => prop_oneof![
                 any::<i64>().prop_map(Value::Int),
@@ -65,10 +67,7 @@ fn scalar(field: &Field, op: Op) -> BoxedStrategy<Value> {
 fn predicate() -> impl Strategy<Value = Predicate> {
     field()
         .prop_flat_map(|field| {
-            let ops: Vec<Op> = Op::ALL
-                .into_iter()
-                .filter(|op| op.applies_to(field.kind()))
-                .collect();
+            let ops: Vec<Op> = Op::ALL.into_iter().filter(|op| field.takes(*op)).collect();
             (Just(field), prop::sample::select(ops))
         })
         .prop_flat_map(|(field, op)| {

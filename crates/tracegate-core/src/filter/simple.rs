@@ -8,13 +8,20 @@ use super::value::{check_value, parse_time_str};
 use super::{Filter, Predicate, MAX_TOTAL_VALUES};
 
 /// Query parameters [`from_simple_params`] reads; it ignores all others.
-pub const SIMPLE_PARAMS: [&str; 7] = [
-    "model", "provider", "account", "status", "outcome", "from", "to",
+pub const SIMPLE_PARAMS: [&str; 8] = [
+    "model",
+    "model_requested",
+    "provider",
+    "account",
+    "status",
+    "outcome",
+    "from",
+    "to",
 ];
 
 /// Builds a filter from simple query parameters.
 ///
-/// `model`, `provider`, `account`, `status` and `outcome` test equality;
+/// `model`, `model_requested`, `provider`, `account`, `status` and `outcome` test equality;
 /// a comma-separated list (`model=a,b`) means `in`. `from` and `to` bound
 /// `started_at` as `gte` and `lt`, and take RFC 3339, `YYYY-MM-DD` or epoch ms.
 /// Parameters not in [`SIMPLE_PARAMS`] are ignored; `None` means no filter.

@@ -93,7 +93,8 @@ fn scalar(field: &Field, op: Op, raw: &Json, ptr: &str) -> Result<Value, FilterE
     }
     let col = match field {
         Field::Metadata(_) => return json_scalar(field, op, raw, ptr),
-        Field::Column(col) => *col,
+        Field::Column(col) => Some(*col),
+        Field::FeedbackScore => None,
     };
     let expected = |what: &str| {
         FilterError::wrong_type(
@@ -101,9 +102,9 @@ fn scalar(field: &Field, op: Op, raw: &Json, ptr: &str) -> Result<Value, FilterE
             format!("field \"{field}\" takes {what}, got {}", describe(raw)),
         )
     };
-    match col.kind() {
-        FieldKind::Text => match raw {
-            Json::String(s) => column_text(col, op, s, ptr),
+    match field.kind() {
+        FieldKind::Text => match (raw, col) {
+            (Json::String(s), Some(col)) => column_text(col, op, s, ptr),
             _ => Err(expected("a string")),
         },
         FieldKind::Int => match raw {

@@ -2,8 +2,9 @@
 //!
 //! Both answer `{data, next_cursor, has_more, took_ms}`. First pages (no
 //! cursor) are cached briefly, longer when the time range lies wholly in the
-//! past; pages after a cursor are always read fresh. `took_ms` is the time
-//! this request took, cache hit or not.
+//! past; pages after a cursor are always read fresh, and so are answers
+//! that filter on feedback, which is given after a trace is written.
+//! `took_ms` is the time this request took, cache hit or not.
 
 mod request;
 
@@ -72,7 +73,9 @@ async fn respond(
     req: &SearchRequest,
     started: Instant,
 ) -> Result<Response, ApiError> {
-    let page = if req.query.after.is_none() {
+    let cacheable =
+        req.query.after.is_none() && !req.query.filter.as_ref().is_some_and(tests_feedback);
+    let page = if cacheable {
         let now_ms = chrono::Utc::now().timestamp_millis();
         let to_ms = req
             .query
@@ -105,6 +108,15 @@ async fn page(s: &ApiState, req: &SearchRequest) -> Result<Value, ApiError> {
     let fields = req.fields.as_deref();
     let data: Vec<Value> = page.data.iter().map(|t| project(t, fields)).collect();
     Ok(json!({ "data": data, "next_cursor": page.next_cursor, "has_more": page.has_more }))
+}
+
+/// Whether the filter tests feedback (`feedback.score`) anywhere.
+fn tests_feedback(f: &Filter) -> bool {
+    match f {
+        Filter::Leaf(p) => p.field == Field::FeedbackScore,
+        Filter::Not(child) => tests_feedback(child),
+        Filter::And(children) | Filter::Or(children) => children.iter().any(tests_feedback),
+    }
 }
 
 /// Everything that decides a first page's answer.

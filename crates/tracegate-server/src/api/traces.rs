@@ -1,4 +1,4 @@
-//! `GET /api/v1/traces/{id}`, `GET /api/v1/stats/inflight`.
+//! `GET /api/v1/traces/{id}` (with its feedback), `GET /api/v1/stats/inflight`.
 
 use axum::extract::{Path, State};
 use axum::Json;
@@ -7,16 +7,22 @@ use serde_json::json;
 use super::ApiState;
 use crate::error::ApiError;
 
+/// A trace id from the path, or a 400 that points at it.
+pub fn parse_id(id: &str) -> Result<uuid::Uuid, ApiError> {
+    uuid::Uuid::parse_str(id).map_err(|_| {
+        let shown: String = id.chars().take(64).collect();
+        ApiError::bad_request(
+            format!("{shown:?} is not a trace id (a UUID)"),
+            Some("/path/id".into()),
+        )
+    })
+}
+
 pub async fn get_one(
     State(s): State<ApiState>,
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let uuid = uuid::Uuid::parse_str(&id).map_err(|_| {
-        ApiError::bad_request(
-            format!("{id:?} is not a trace id (a UUID)"),
-            Some("/path/id".into()),
-        )
-    })?;
+    let uuid = parse_id(&id)?;
     match s.store.get(uuid).await? {
         Some(t) => Ok(Json(serde_json::to_value(t).unwrap_or_default())),
         None => Err(ApiError::not_found(format!("no trace with id {id}"))),

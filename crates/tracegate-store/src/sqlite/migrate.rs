@@ -53,6 +53,18 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../migrations/sqlite/0005_fts_write_tuning.sql"),
         step: None,
     },
+    Migration {
+        version: 6,
+        name: "effective_model",
+        sql: include_str!("../../migrations/sqlite/0006_effective_model.sql"),
+        step: None,
+    },
+    Migration {
+        version: 7,
+        name: "feedback",
+        sql: include_str!("../../migrations/sqlite/0007_feedback.sql"),
+        step: None,
+    },
 ];
 
 /// Migration 4: day rollups for the days already stored.
@@ -70,6 +82,11 @@ fn fill_day_rollups(tx: &Transaction<'_>) -> Result<(), StoreError> {
 /// Applies the migrations not yet recorded. Idempotent; safe when another
 /// process migrates at the same time (each step re-checks under the write lock).
 pub(super) fn apply(c: &mut Connection) -> Result<(), StoreError> {
+    apply_through(c, i64::MAX)
+}
+
+/// [`apply`], stopping after migration `last`.
+fn apply_through(c: &mut Connection, last: i64) -> Result<(), StoreError> {
     c.execute_batch(
         "CREATE TABLE IF NOT EXISTS schema_migrations (
             version    INTEGER PRIMARY KEY,
@@ -91,7 +108,7 @@ pub(super) fn apply(c: &mut Connection) -> Result<(), StoreError> {
     }
     for m in MIGRATIONS
         .iter()
-        .filter(|m| newest.is_none_or(|v| m.version > v))
+        .filter(|m| newest.is_none_or(|v| m.version > v) && m.version <= last)
     {
         let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let done: bool = tx.query_row(
@@ -136,6 +153,55 @@ mod tests {
             .collect();
         assert_eq!(files, embedded);
         assert!(MIGRATIONS.windows(2).all(|w| w[0].version < w[1].version));
+    }
+
+    #[test]
+    fn traces_stored_before_the_effective_model_get_it() {
+        let mut c = Connection::open_in_memory().unwrap();
+        apply_through(&mut c, 5).unwrap();
+        for (i, (requested, answered)) in [
+            (Some("claude-sonnet-4-5"), None),
+            (Some("gpt-4o"), Some("gpt-4o-2024-08-06")),
+            (None, None),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            c.execute(
+                "INSERT INTO traces (id, ts, provider, endpoint, method, model_requested, model,
+                     stream, outcome, duration_ms, total_tokens)
+                 VALUES (?1, ?2, 'openai', '/v1/x', 'POST', ?3, ?4, 0, 'ok', 1.0, 0)",
+                params![vec![i as u8; 16], i as i64, requested, answered],
+            )
+            .unwrap();
+        }
+        apply(&mut c).unwrap();
+        let effective: Vec<Option<String>> = c
+            .prepare("SELECT model_eff FROM traces ORDER BY ts")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            effective,
+            vec![
+                Some("claude-sonnet-4-5".into()),
+                Some("gpt-4o-2024-08-06".into()),
+                None
+            ]
+        );
+        let plan: String = c
+            .query_row(
+                "EXPLAIN QUERY PLAN SELECT count(*) FROM traces WHERE model_eff = 'x' AND ts > 0",
+                [],
+                |r| r.get(3),
+            )
+            .unwrap();
+        assert!(
+            plan.contains("COVERING INDEX traces_model_eff_ts"),
+            "{plan}"
+        );
     }
 
     #[test]

@@ -34,7 +34,8 @@ pub(super) fn recent(c: &Connection, limit: u32) -> Result<Vec<TraceSummary>, St
 /// One trace with its bodies rebuilt.
 pub(super) fn get(c: &Connection, id: TraceId) -> Result<Option<TraceDetail>, StoreError> {
     let sql = format!(
-        "SELECT {SUMMARY_COLUMNS}, b.request_codec, b.request, b.response_codec, b.response
+        "SELECT {SUMMARY_COLUMNS}, b.request_codec, b.request, b.response_codec, b.response,
+                t.rowid
          FROM traces t LEFT JOIN trace_bodies b ON b.trace_rowid = t.rowid
          WHERE t.id = ?1"
     );
@@ -52,13 +53,15 @@ pub(super) fn get(c: &Connection, id: TraceId) -> Result<Option<TraceDetail>, St
                     row.get::<_, Option<i64>>(n + 2)?,
                     row.get::<_, Option<Vec<u8>>>(n + 3)?,
                 ),
+                row.get::<_, i64>(n + 4)?,
             ))
         })
         .optional()?;
-    let Some((summary, request, response)) = found else {
+    let Some((summary, request, response, rowid)) = found else {
         return Ok(None);
     };
     Ok(Some(TraceDetail {
+        feedback: super::feedback::of_trace(c, rowid, summary.id)?,
         summary,
         request_body: body(c, request)?,
         response_body: body(c, response)?,

@@ -50,6 +50,8 @@ conformance_tests!(
     batch_is_atomic,
     migrate_is_idempotent,
     ping_and_stats,
+    failed_requests_count_under_the_model_asked_for,
+    feedback_is_kept_shown_and_searched,
 );
 
 #[tokio::test]
@@ -66,7 +68,7 @@ async fn opening_twice_keeps_data_and_migrations() {
     for t in &traces {
         conformance::assert_stored(&again, t).await;
     }
-    assert_eq!(count(&peek(&store), "schema_migrations"), 5);
+    assert_eq!(count(&peek(&store), "schema_migrations"), 7);
     let mode: String = peek(&store)
         .query_row("PRAGMA journal_mode", [], |r| r.get(0))
         .unwrap();

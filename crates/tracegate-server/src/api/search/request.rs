@@ -112,8 +112,9 @@ fn from_object(obj: &Map<String, Value>) -> Result<SearchRequest, SearchError> {
 }
 
 /// Reads the query parameters of `GET /traces`: the simple filter
-/// parameters (`model`, `provider`, `account`, `status`, `outcome`, `from`,
-/// `to`) and `q`, `sort`, `order`, `cursor`, `limit`, `fields` (comma-separated).
+/// parameters (`model`, `model_requested`, `provider`, `account`, `status`,
+/// `outcome`, `from`, `to`) and `q`, `sort`, `order`, `cursor`, `limit`,
+/// `fields` (comma-separated).
 pub fn from_params(params: &[(String, String)]) -> Result<SearchRequest, SearchError> {
     let mut seen: Vec<&str> = Vec::new();
     for (name, _) in params {

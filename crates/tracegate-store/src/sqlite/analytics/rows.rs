@@ -225,7 +225,7 @@ where
 pub(super) fn traces_sql(by_account: bool) -> String {
     let filter = if by_account { " AND account = ?3" } else { "" };
     format!(
-        "SELECT ts, account, COALESCE(model, model_requested), provider, upstream, endpoint,
+        "SELECT ts, account, model_eff, provider, upstream, endpoint,
                 outcome, duration_ms, ttft_ms, input_tokens, output_tokens, cache_read_tokens,
                 cache_write_tokens, cost_usd
          FROM traces WHERE ts >= ?1 AND ts < ?2{filter}"

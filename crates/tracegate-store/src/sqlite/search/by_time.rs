@@ -1,5 +1,6 @@
-//! Sorted by start time from matches found in rowid order: full text, or
-//! the entries of a column's own index that pass a test on it.
+//! Sorted by start time from matches found in rowid order: full text, the
+//! entries of a column's own index that pass a test on it, or the traces
+//! with a feedback entry whose score passes a test.
 //!
 //! FTS5 gives matches in rowid order, cheaply and lazily, and a column index
 //! gives its matching rowids without reading a trace; traces are written in
@@ -37,23 +38,30 @@ pub(super) enum Source<'a> {
     Text(&'a str),
     /// Traces whose entry in `index` passes `test`, a condition on its column only.
     Index { index: &'static str, test: Sql },
+    /// Traces with a feedback entry that passes `test`, a condition on `score` only.
+    Feedback { test: Sql },
 }
 
 impl Source<'_> {
-    /// How many traces an index source matches, counting no further than
-    /// `most` (read from the index alone); full text counts as `most`.
+    /// How many traces an index source matches (feedback: entries, at least
+    /// as many), counting no further than `most` (read from the index alone);
+    /// full text counts as `most`.
     pub fn count(&self, c: &Connection, most: i64) -> Result<i64, StoreError> {
-        let Source::Index { index, test } = self else {
-            return Ok(most);
-        };
         let mut sql = Sql::default();
-        sql.push("SELECT count(*) FROM (SELECT 1 FROM traces t INDEXED BY ")
-            .push(index)
-            .push(" WHERE ")
-            .append(test)
-            .push(" LIMIT ")
-            .bind(most)
-            .push(")");
+        match self {
+            Source::Text(_) => return Ok(most),
+            Source::Index { index, test } => {
+                sql.push("SELECT count(*) FROM (SELECT 1 FROM traces t INDEXED BY ")
+                    .push(index)
+                    .push(" WHERE ")
+                    .append(test);
+            }
+            Source::Feedback { test } => {
+                sql.push("SELECT count(*) FROM (SELECT 1 FROM feedback WHERE ")
+                    .append(test);
+            }
+        }
+        sql.push(" LIMIT ").bind(most).push(")");
         let mut stmt = c.prepare_cached(&sql.text)?;
         let n = stmt.query_row(params_from_iter(sql.params.iter()), |r| r.get(0))?;
         Ok(n)
@@ -100,7 +108,7 @@ pub(super) fn run(
         return match source {
             Source::Text(_) => segments::run(c, p, k),
             // The segment plan would come back here: let SQLite choose.
-            Source::Index { .. } => segments::valued(c, p, k),
+            Source::Index { .. } | Source::Feedback { .. } => segments::valued(c, p, k),
         };
     }
     let beyond = |id: i64| match p.q.order {
@@ -143,6 +151,14 @@ fn match_ids(
                 .push(index)
                 .push(" WHERE ")
                 .append(test);
+        }
+        // `rowid` below is the trace's: the subquery's column of that name.
+        Source::Feedback { test } => {
+            sql.push(
+                "SELECT rowid FROM (SELECT DISTINCT trace_rowid AS rowid FROM feedback WHERE ",
+            )
+            .append(test)
+            .push(") WHERE 1");
         }
     }
     if let Some((lo, hi)) = range {

@@ -44,7 +44,7 @@ impl Cover {
 /// The `(column, ts)` index of a column, if it has one.
 fn ts_index(c: Column) -> Option<&'static str> {
     match c {
-        Column::Model => Some("traces_model_ts"),
+        Column::Model => Some("traces_model_eff_ts"),
         Column::Account => Some("traces_account_ts"),
         Column::Provider => Some("traces_provider_ts"),
         Column::Outcome => Some("traces_outcome_ts"),
@@ -292,9 +292,9 @@ mod tests {
         crate::sqlite::migrate::apply(&mut c).unwrap();
         for (i, (model, outcome)) in rows.iter().enumerate() {
             c.execute(
-                "INSERT INTO traces (id, ts, provider, endpoint, method, model, stream, outcome,
-                     duration_ms, total_tokens)
-                 VALUES (?1, ?2, 'openai', '/v1/x', 'POST', ?3, 0, ?4, 1.0, 0)",
+                "INSERT INTO traces (id, ts, provider, endpoint, method, model, model_eff, stream,
+                     outcome, duration_ms, total_tokens)
+                 VALUES (?1, ?2, 'openai', '/v1/x', 'POST', ?3, ?3, 0, ?4, 1.0, 0)",
                 rusqlite::params![vec![i as u8; 16], i as i64, model, outcome],
             )
             .unwrap();
@@ -323,7 +323,7 @@ mod tests {
         ]}));
         let covers = covers(&c, &f).unwrap();
         assert_eq!(covers.len(), 2, "{covers:?}");
-        assert_eq!(covers[0].index, "traces_model_ts");
+        assert_eq!(covers[0].index, "traces_model_eff_ts");
         assert_eq!(values(&covers[0]), vec![Some("a"), Some("b")]);
         // Outcome is never NULL: the values left are those stored.
         assert_eq!(covers[1].index, "traces_outcome_ts");

@@ -3,6 +3,10 @@
 //! Every predicate is two-valued where it matters: `not` is compiled as
 //! `(...) IS NOT 1`, so a predicate that is unknown for a NULL field counts
 //! as false and its negation as true. Values are always bound.
+//!
+//! `feedback.score` tests a trace's feedback entries: the trace matches when
+//! any entry passes (`t.rowid IN (SELECT trace_rowid FROM feedback WHERE ...)`,
+//! one read of the score index per query, not per trace).
 
 use rusqlite::types::Value as SqlValue;
 use tracegate_core::filter::{Column, Field, Filter, Op, Predicate, Value};
@@ -23,6 +27,7 @@ pub(super) fn compile(f: &Filter, sql: &mut Sql) {
         Filter::Leaf(p) => match &p.field {
             Field::Column(c) => column_predicate(*c, p, sql),
             Field::Metadata(key) => metadata_predicate(key, p, sql),
+            Field::FeedbackScore => feedback_predicate(p, sql),
         },
     }
 }
@@ -106,6 +111,38 @@ fn column_predicate(c: Column, p: &Predicate, sql: &mut Sql) {
             sql.bind(like_pattern(p.op, &text)).push(" ESCAPE '\\')");
         }
     }
+}
+
+/// Whether some feedback entry of the trace passes `score <op> value`
+/// (`exists`: whether the trace has any entry at all).
+fn feedback_predicate(p: &Predicate, sql: &mut Sql) {
+    match score_test(p) {
+        Some(test) => {
+            sql.push("(t.rowid IN (SELECT trace_rowid FROM feedback WHERE ")
+                .append(&test)
+                .push("))");
+        }
+        None => {
+            sql.push("(t.rowid NOT IN (SELECT trace_rowid FROM feedback))");
+        }
+    }
+}
+
+/// The condition on `score` an entry of a matching trace passes (`1` for
+/// any entry); `None` for `exists false`, which no entry stands for.
+pub(super) fn score_test(p: &Predicate) -> Option<Sql> {
+    let mut sql = Sql::default();
+    match (p.op, &p.value) {
+        (Op::Exists, Value::Exists(false)) => return None,
+        (Op::Exists, _) => {
+            sql.push("1");
+        }
+        (op, v) => {
+            let cmp = if op == Op::Ne { " <> " } else { comparison(op) };
+            sql.push("score").push(cmp).bind(scalar(v));
+        }
+    }
+    Some(sql)
 }
 
 /// ` = `, ` > `, ...; other operators are not comparisons (they map to ` = `).
@@ -321,7 +358,7 @@ mod tests {
     #[test]
     fn shapes_of_some_predicates() {
         let sql = sql_of(json!({"field": "model", "op": "ne", "value": "a"}));
-        assert_eq!(sql.text, "(t.model IS NOT ?)");
+        assert_eq!(sql.text, "(t.model_eff IS NOT ?)");
         let sql = sql_of(json!({"field": "provider", "op": "not_in", "value": ["openai"]}));
         assert_eq!(sql.text, "(t.provider NOT IN (?))");
         let sql = sql_of(json!({"not": {"field": "stream", "op": "eq", "value": true}}));
@@ -339,5 +376,16 @@ mod tests {
         assert_eq!(sql.params, vec![SqlValue::Text("0190c2a48b%".into())]);
         let sql = sql_of(json!({"field": "metadata.run", "op": "gt", "value": 3}));
         assert_eq!(sql.params[0], SqlValue::Text("$.\"run\"".into()));
+        let sql = sql_of(json!({"field": "feedback.score", "op": "gte", "value": 4}));
+        assert_eq!(
+            sql.text,
+            "(t.rowid IN (SELECT trace_rowid FROM feedback WHERE score >= ?))"
+        );
+        assert_eq!(sql.params, vec![SqlValue::Real(4.0)]);
+        let sql = sql_of(json!({"field": "feedback.score", "op": "exists", "value": false}));
+        assert_eq!(
+            sql.text,
+            "(t.rowid NOT IN (SELECT trace_rowid FROM feedback))"
+        );
     }
 }

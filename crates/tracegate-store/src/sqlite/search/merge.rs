@@ -182,7 +182,7 @@ mod tests {
             let p = Plan::new(&q);
             let one = Cover {
                 column: Column::Model,
-                index: "traces_model_ts",
+                index: "traces_model_eff_ts",
                 values: vec![Some("a".into())],
             };
             let two = Cover {
@@ -194,7 +194,9 @@ mod tests {
                 let ranges: Vec<&String> = steps
                     .iter()
                     .filter(|s| {
-                        s.starts_with("SEARCH t USING INDEX traces_model_ts (model=? AND ts")
+                        s.starts_with(
+                            "SEARCH t USING INDEX traces_model_eff_ts (model_eff=? AND ts",
+                        )
                     })
                     .collect();
                 assert_eq!(ranges.len(), cover.values.len(), "{order:?} {steps:?}");
@@ -211,7 +213,7 @@ mod tests {
             for step in plan_of(&c, &entries_sql(&p, &two, &end)) {
                 assert!(
                     !step.starts_with("SEARCH t")
-                        || step.contains("COVERING INDEX traces_model_ts"),
+                        || step.contains("COVERING INDEX traces_model_eff_ts"),
                     "{step}"
                 );
             }

@@ -15,7 +15,7 @@ use rusqlite::{params_from_iter, Connection, OptionalExtension};
 use tracegate_core::filter::{Column, Field, Filter, Op, Predicate};
 
 use super::by_time::{self, Source};
-use super::filter::compile;
+use super::filter::{compile, score_test};
 use super::page::{fetch, sort_column, Hit, Plan};
 use super::sql::Sql;
 use crate::error::StoreError;
@@ -217,20 +217,26 @@ fn probe_first(p: &Plan<'_>) -> bool {
                 && sort_column(sort) != super::sql::column(*col)
                 && matches!(pr.op, Op::Eq | Op::In | Op::Gt | Op::Gte | Op::Lt | Op::Lte)
         }
+        // Feedback drives only by start time (see `index_source`); sorted by
+        // another key, SQLite reads the few traces with feedback and sorts them.
+        Field::FeedbackScore => sort == SortKey::Ts && score_test(pr).is_some(),
         Field::Metadata(_) => false,
     });
     drivable && !ordered_by_index
 }
 
 /// For start-time order, a test every match passes on a column with an index
-/// of its own (other than `ts`): its matching rowids, read from that index.
+/// of its own (other than `ts`): its matching rowids, read from that index;
+/// or a test of feedback scores: the traces of the entries that pass it.
 fn index_source<'a>(p: &Plan<'a>) -> Option<Source<'a>> {
     if p.q.sort != SortKey::Ts || p.text.is_some() {
         return None;
     }
     conjuncts(p.filter_tree()?).into_iter().find_map(|pr| {
-        let Field::Column(col) = pr.field else {
-            return None;
+        let col = match pr.field {
+            Field::Column(col) => col,
+            Field::FeedbackScore => return score_test(pr).map(|test| Source::Feedback { test }),
+            Field::Metadata(_) => return None,
         };
         let index = match col {
             Column::DurationMs => "traces_duration",

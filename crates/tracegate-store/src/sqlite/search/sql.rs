@@ -57,7 +57,8 @@ pub(super) fn column(c: Column) -> &'static str {
         Column::Provider => "t.provider",
         Column::Endpoint => "t.endpoint",
         Column::Method => "t.method",
-        Column::Model => "t.model",
+        // The model that answered, else the model asked for (migration 0006).
+        Column::Model => "t.model_eff",
         Column::ModelRequested => "t.model_requested",
         Column::Outcome => "t.outcome",
         Column::Error => "t.error",

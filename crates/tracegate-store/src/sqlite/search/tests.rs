@@ -9,6 +9,7 @@
 
 mod bench;
 mod covers;
+mod feedback;
 mod filters;
 mod paging;
 mod ranges;

@@ -70,7 +70,7 @@ impl Conversations {
     pub(super) fn add(&mut self, t: &Trace, trace_id: &str, linked: &LinkedTrace) {
         let ts = t.started_at.timestamp_millis();
         let tokens = |v: Option<u64>| v.map_or(0, int);
-        let model = t.model.as_deref().or(t.model_requested.as_deref());
+        let model = t.effective_model();
         let totals = Totals {
             account: t.account.clone(),
             first_ts: ts,

@@ -75,11 +75,7 @@ impl Rollups {
     /// Adds one trace to every group it belongs to.
     pub(super) fn add(&mut self, t: &Trace) {
         let ts = t.started_at.timestamp_millis();
-        let model = t
-            .model
-            .as_deref()
-            .or(t.model_requested.as_deref())
-            .unwrap_or("");
+        let model = t.effective_model().unwrap_or("");
         let account = t.account.as_deref().unwrap_or("");
         let account_model = format!("{account}{KEY_SEPARATOR}{model}");
         let dims: [(&'static str, &str); 8] = [

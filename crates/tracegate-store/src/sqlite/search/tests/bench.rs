@@ -53,6 +53,15 @@ fn zipf(rng: &mut Rng, n: usize) -> usize {
     (((n as f64 + 1.0).powf(u)) - 1.0) as usize % n
 }
 
+/// Feedback on one trace in a hundred (scores 1 to 5, as many of each), a second
+/// entry (-1) on one in a thousand.
+const FEEDBACK: &str = "
+    INSERT INTO feedback (id, trace_rowid, ts, score, source)
+        SELECT randomblob(16), rowid, ts + 60000, 1 + (rowid / 100) % 5, 'user'
+        FROM traces WHERE rowid % 100 = 0;
+    INSERT INTO feedback (id, trace_rowid, ts, score, source)
+        SELECT randomblob(16), rowid, ts + 120000, -1, 'app' FROM traces WHERE rowid % 1000 = 0;";
+
 fn build(path: &PathBuf, rows: usize) {
     drop(SqliteStore::open(path).unwrap());
     let mut c = Connection::open(path).unwrap();
@@ -66,9 +75,9 @@ fn build(path: &PathBuf, rows: usize) {
                 .prepare(
                     "INSERT INTO traces (id, ts, upstream, provider, endpoint, method, model_requested,
                      model, stream, status, outcome, error, duration_ms, ttft_ms, input_tokens,
-                     output_tokens, total_tokens, cost_usd, account, user_agent, metadata)
+                     output_tokens, total_tokens, cost_usd, account, user_agent, metadata, model_eff)
                      VALUES (?1, ?2, 'primary', ?3, '/v1/messages', 'POST', ?4, ?4, ?5, ?6, ?7, ?8,
-                     ?9, ?10, ?11, ?12, ?11 + ?12, ?13, ?14, ?15, ?16)",
+                     ?9, ?10, ?11, ?12, ?11 + ?12, ?13, ?14, ?15, ?16, ?4)",
                 )
                 .unwrap();
             let mut f = tx
@@ -148,6 +157,7 @@ fn build(path: &PathBuf, rows: usize) {
         }
         tx.commit().unwrap();
     }
+    c.execute_batch(FEEDBACK).unwrap();
     c.execute_batch("PRAGMA optimize; INSERT INTO traces_fts(traces_fts) VALUES ('optimize');")
         .unwrap();
 }
@@ -311,6 +321,32 @@ async fn bench_search() {
             SearchQuery {
                 limit: 1000,
                 ..SearchQuery::default()
+            },
+        ),
+        (
+            "feedback eq 5",
+            f(json!({"field": "feedback.score", "op": "eq", "value": 5})),
+        ),
+        (
+            "feedback gte 2",
+            f(json!({"field": "feedback.score", "op": "gte", "value": 2})),
+        ),
+        (
+            "feedback exists false",
+            f(json!({"field": "feedback.score", "op": "exists", "value": false})),
+        ),
+        (
+            "feedback lt 0 + model",
+            f(
+                json!({"and": [{"field": "feedback.score", "op": "lt", "value": 0},
+                             eq("model", json!("gpt-4o"))]}),
+            ),
+        ),
+        (
+            "sort cost + feedback",
+            SearchQuery {
+                sort: SortKey::CostUsd,
+                ..f(json!({"field": "feedback.score", "op": "gte", "value": 4}))
             },
         ),
         (

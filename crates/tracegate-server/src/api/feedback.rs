@@ -1,0 +1,34 @@
+//! `POST /api/v1/traces/{id}/feedback`: attaches a feedback entry to a trace.
+//!
+//! The body `{score, comment, source}` is checked by the domain layer
+//! (`tracegate_core::feedback`), which also gives the entry its id and time;
+//! the answer is 201 with the entry. Searches that filter on `feedback.score`
+//! are never answered from the cache (see `search`), and a trace's detail is
+//! read fresh on every request, so new feedback shows at once.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use tracegate_core::feedback::{Feedback, FeedbackInput};
+use tracegate_store::StoreError;
+
+use super::traces::parse_id;
+use super::ApiState;
+use crate::error::ApiError;
+
+pub async fn post(
+    State(s): State<ApiState>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<(StatusCode, Json<Feedback>), ApiError> {
+    let trace_id = parse_id(&id)?;
+    let input = FeedbackInput::parse(&body)
+        .map_err(|e| ApiError::bad_request(e.message, Some(e.pointer)))?;
+    let feedback = Feedback::new(trace_id, input);
+    match s.store.add_feedback(&feedback).await {
+        Ok(()) => Ok((StatusCode::CREATED, Json(feedback))),
+        Err(StoreError::NotFound) => Err(ApiError::not_found(format!("no trace with id {id}"))),
+        Err(e) => Err(e.into()),
+    }
+}
