@@ -2,12 +2,13 @@
 
 pub mod api;
 pub mod app;
-pub mod cache;
+pub mod analytics_cache;
 pub mod config;
 pub mod error;
 pub mod inflight;
 pub mod proxy;
 pub mod recorder;
+pub mod response_cache;
 pub mod upstream;
 
 pub use app::{open_store, serve, Gateway, ServeError};
