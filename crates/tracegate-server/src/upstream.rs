@@ -26,7 +26,7 @@ pub struct Upstream {
     /// Key injected in place of the client's credential, if configured.
     pub api_key: Option<Secret>,
     pub timeout: Duration,
-    /// How long the response cache keeps this upstream's deterministic answers.
+    /// How long the response cache keeps this upstream's answers (see `response_cache::policy`).
     pub cache_ttl: Option<Duration>,
     pub client: HttpClient,
     models: Option<GlobSet>,

@@ -37,8 +37,8 @@ pub struct UpstreamConfig {
     /// Whole-request deadline, streaming included.
     #[serde(default = "default_timeout_secs")]
     pub timeout_secs: u64,
-    /// Answers to deterministic requests (temperature 0) are kept in the response cache
-    /// this long; none means the cache is off for this upstream unless a request asks.
+    /// Answers are kept in the response cache this long (requests that set a temperature
+    /// above 0 excepted); none means the cache is off for this upstream unless a request asks.
     #[serde(default)]
     pub cache_ttl_secs: Option<u64>,
 }

@@ -237,7 +237,7 @@ mod tests {
     }
 
     const ZERO: &str = r#"{"model":"m","max_tokens":5,"temperature":0,"messages":[]}"#;
-    const SAMPLED: &str = r#"{"model":"m","max_tokens":5,"messages":[]}"#;
+    const SAMPLED: &str = r#"{"model":"m","max_tokens":5,"temperature":0.7,"messages":[]}"#;
 
     fn fill_of(p: Phase) -> Box<CacheFill> {
         match p {

@@ -4,10 +4,11 @@
 //! - `X-Tracegate-Cache: ttl=N` turns the cache on for this request, for N seconds, whatever
 //!   its parameters: the client asked for this very request to be cached, sampled or not.
 //! - `X-Tracegate-Cache: no-store` (or `off`) turns it off for this request: no lookup, no store.
-//! - Without the header, an upstream's `cache_ttl_secs` turns it on for the requests that
-//!   are deterministic by their own parameters: `temperature` given and 0. A request that
-//!   samples (temperature above 0, or left to the provider's default of 1) expects a new
-//!   answer each time, so a setting that applies to all traffic does not cache it.
+//! - Without the header, an upstream's `cache_ttl_secs` turns it on for every request that
+//!   does not ask for sampling itself. A request that sets `temperature` above 0 asked for
+//!   varied answers, and a setting that applies to all traffic does not overrule that. A
+//!   request without `temperature` is cached: the operator opted in, and Anthropic's current
+//!   API (and its SDK) has no `temperature` at all.
 
 use std::time::Duration;
 
@@ -86,18 +87,19 @@ pub fn cacheable_endpoint(method: &Method, path: &str) -> bool {
     method == Method::POST && (path == "/v1/messages" || path == "/v1/chat/completions")
 }
 
-/// Whether the body asks for a deterministic answer: `temperature` given and 0.
-pub fn is_deterministic(body: &Value) -> bool {
-    body.get("temperature")
-        .and_then(Value::as_f64)
-        .is_some_and(|t| t == 0.0)
+/// Whether the body asks for sampling itself: a `temperature` other than 0.
+pub fn asks_for_sampling(body: &Value) -> bool {
+    match body.get("temperature") {
+        None | Some(Value::Null) => false,
+        Some(t) => t.as_f64() != Some(0.0),
+    }
 }
 
 /// Whether a request with this body and source may be cached.
 pub fn admits(source: Source, body: &Value) -> bool {
     match source {
         Source::Header => true,
-        Source::Upstream => is_deterministic(body),
+        Source::Upstream => !asks_for_sampling(body),
     }
 }
 
@@ -147,15 +149,16 @@ mod tests {
     }
 
     #[test]
-    fn the_upstream_setting_caches_only_deterministic_requests() {
-        for (body, deterministic) in [
+    fn the_upstream_setting_skips_requests_that_ask_for_sampling() {
+        for (body, admitted) in [
             (json!({"temperature": 0}), true),
             (json!({"temperature": 0.0}), true),
+            (json!({"temperature": null}), true),
+            (json!({}), true),
             (json!({"temperature": 0.7}), false),
             (json!({"temperature": "0"}), false),
-            (json!({}), false),
         ] {
-            assert_eq!(admits(Source::Upstream, &body), deterministic, "{body}");
+            assert_eq!(admits(Source::Upstream, &body), admitted, "{body}");
             assert!(admits(Source::Header, &body), "{body}");
         }
     }
