@@ -1,8 +1,8 @@
 //! The tracegate gateway: configuration, the proxy, the recorder and the HTTP API.
 
+pub mod analytics_cache;
 pub mod api;
 pub mod app;
-pub mod analytics_cache;
 pub mod config;
 pub mod error;
 pub mod inflight;

@@ -213,7 +213,10 @@ async fn forward(
     }
     headers::client_response_headers(&mut head.headers, &rec.trace_id(), rewrite && is_sse);
     if let Some(f) = fill.as_mut() {
-        f.response(is_sse, head.headers.get(http::header::CONTENT_TYPE).cloned());
+        f.response(
+            is_sse,
+            head.headers.get(http::header::CONTENT_TYPE).cloned(),
+        );
         cache::mark_miss(&mut head.headers);
     }
     let sleep = Box::pin(tokio::time::sleep_until(deadline));

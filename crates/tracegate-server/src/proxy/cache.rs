@@ -63,12 +63,7 @@ pub async fn lookup(cache: &ResponseCache, req: Request<'_>) -> Result<Phase, Pr
     if !policy::admits(source, &body) {
         return Ok(Phase::Off);
     }
-    let headers = KEYED_HEADERS.map(|h| {
-        req.parts
-            .headers
-            .get(h)
-            .and_then(|v| v.to_str().ok())
-    });
+    let headers = KEYED_HEADERS.map(|h| req.parts.headers.get(h).and_then(|v| v.to_str().ok()));
     let key = KeyInput {
         account: req.account,
         upstream: &req.upstream.name,
@@ -302,7 +297,9 @@ mod tests {
         assert!(is_off(&phase(&cache, &on, &plain, SAMPLED).await.unwrap()));
         assert!(!is_off(&phase(&cache, &on, &plain, ZERO).await.unwrap()));
         assert!(is_off(&phase(&cache, &off, &plain, ZERO).await.unwrap()));
-        assert!(!is_off(&phase(&cache, &off, &asked, SAMPLED).await.unwrap()));
+        assert!(!is_off(
+            &phase(&cache, &off, &asked, SAMPLED).await.unwrap()
+        ));
         assert!(is_off(&phase(&cache, &on, &bypass, ZERO).await.unwrap()));
         let count = parts("/v1/messages/count_tokens", Some("ttl=30"));
         assert!(is_off(&phase(&cache, &on, &count, ZERO).await.unwrap()));

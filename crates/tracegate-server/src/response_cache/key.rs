@@ -117,11 +117,7 @@ pub fn canonical_body(body: &Value, provider: Provider, out: &mut Vec<u8>) {
         Value::Object(map) => {
             let mut keys: Vec<&String> = map
                 .iter()
-                .filter(|(k, v)| {
-                    !IGNORED_MEMBERS.contains(&k.as_str())
-                        && !(k.as_str() == "stream" && **v == Value::Bool(false))
-                        && !(skip_markers && k.as_str() == "cache_control")
-                })
+                .filter(|(k, v)| keyed_member(k, v, skip_markers))
                 .map(|(k, _)| k)
                 .collect();
             keys.sort_unstable();
@@ -138,6 +134,14 @@ pub fn canonical_body(body: &Value, provider: Provider, out: &mut Vec<u8>) {
         }
         other => canonical(other, skip_markers, out),
     }
+}
+
+/// Whether a top-level body member is part of the key.
+fn keyed_member(name: &str, value: &Value, skip_markers: bool) -> bool {
+    let ignored = IGNORED_MEMBERS.contains(&name)
+        || (name == "stream" && *value == Value::Bool(false))
+        || (skip_markers && name == "cache_control");
+    !ignored
 }
 
 /// JSON with sorted object keys and no whitespace. Recursion is bounded by the JSON
@@ -276,11 +280,13 @@ mod tests {
         marked["stream"] = json!(false);
         assert_eq!(key(&base), key(&marked));
         // For OpenAI `user` is left out, but `cache_control` means nothing special.
-        let openai = |body: &Value| KeyInput {
-            provider: Provider::Openai,
-            ..input(body, Some("alice"))
-        }
-        .key();
+        let openai = |body: &Value| {
+            KeyInput {
+                provider: Provider::Openai,
+                ..input(body, Some("alice"))
+            }
+            .key()
+        };
         let with_user = json!({"model": "m", "user": "u-1"});
         assert_eq!(openai(&with_user), openai(&json!({"model": "m"})));
         assert_ne!(

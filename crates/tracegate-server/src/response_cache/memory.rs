@@ -53,9 +53,7 @@ impl MemoryStore {
     pub fn new(capacity: u64) -> Self {
         let cache = Cache::builder()
             .max_capacity(capacity)
-            .weigher(|_k: &CacheKey, e: &Entry| {
-                u32::try_from(e.value.weight()).unwrap_or(u32::MAX)
-            })
+            .weigher(|_k: &CacheKey, e: &Entry| u32::try_from(e.value.weight()).unwrap_or(u32::MAX))
             .expire_after(PerEntryTtl)
             .build();
         MemoryStore { cache, capacity }

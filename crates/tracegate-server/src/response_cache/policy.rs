@@ -130,7 +130,15 @@ mod tests {
         );
         assert_eq!(directive(&with("no-store")), Ok(Directive::Bypass));
         assert_eq!(directive(&with("Off")), Ok(Directive::Bypass));
-        for bad in ["ttl=0", "ttl=-1", "ttl=", "ttl=1h", "ttl=99999999999", "yes", ""] {
+        for bad in [
+            "ttl=0",
+            "ttl=-1",
+            "ttl=",
+            "ttl=1h",
+            "ttl=99999999999",
+            "yes",
+            "",
+        ] {
             let e = directive(&with(bad)).unwrap_err();
             assert!(e.contains(CACHE_HEADER), "{bad}: {e}");
         }
@@ -138,9 +146,10 @@ mod tests {
 
     #[test]
     fn the_header_wins_over_the_upstream() {
-        let up = Some(Duration::from_secs(300));
+        let five = Duration::from_secs(300);
+        let up = Some(five);
         let ten = Duration::from_secs(10);
-        assert_eq!(ttl(Directive::Default, up), Some((up.unwrap(), Source::Upstream)));
+        assert_eq!(ttl(Directive::Default, up), Some((five, Source::Upstream)));
         assert_eq!(ttl(Directive::Ttl(ten), up), Some((ten, Source::Header)));
         assert_eq!(ttl(Directive::Ttl(ten), None), Some((ten, Source::Header)));
         assert_eq!(ttl(Directive::Bypass, up), None);
@@ -167,7 +176,10 @@ mod tests {
     fn only_generation_endpoints_are_cached() {
         assert!(cacheable_endpoint(&Method::POST, "/v1/messages"));
         assert!(cacheable_endpoint(&Method::POST, "/v1/chat/completions"));
-        assert!(!cacheable_endpoint(&Method::POST, "/v1/messages/count_tokens"));
+        assert!(!cacheable_endpoint(
+            &Method::POST,
+            "/v1/messages/count_tokens"
+        ));
         assert!(!cacheable_endpoint(&Method::GET, "/v1/messages"));
         assert!(!cacheable_endpoint(&Method::POST, "/v1/embeddings"));
     }

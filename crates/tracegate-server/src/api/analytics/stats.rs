@@ -7,8 +7,8 @@ use serde::Deserialize;
 use tracegate_store::analytics::{Bucket, GroupBy, SlowestQuery, StatsQuery, MAX_SLOWEST_LIMIT};
 
 use super::params::{bad, cached, given, now_ms, number, query, Range};
-use crate::api::ApiState;
 use crate::analytics_cache::AnalyticsCache;
+use crate::api::ApiState;
 use crate::error::ApiError;
 
 /// Query of `GET /stats`.
@@ -72,11 +72,8 @@ pub async fn slowest(
     let key = format!("stats/slowest|{}|{limit}", range.key());
     let store = s.store.clone();
     let ttl = AnalyticsCache::ttl_for(range.range.to_ms(), now);
-    cached(
-        &s.analytics_cache,
-        key,
-        ttl,
-        || async move { Ok(store.slowest(q).await?) },
-    )
+    cached(&s.analytics_cache, key, ttl, || async move {
+        Ok(store.slowest(q).await?)
+    })
     .await
 }

@@ -12,9 +12,9 @@ use tracegate_core::{Provider, Trace};
 use tracegate_store::{SqliteStore, TraceStore};
 
 use super::params::CACHE_HEADER;
+use crate::analytics_cache::AnalyticsCache;
 use crate::api::auth::AdminAuth;
 use crate::api::{router, ApiState};
-use crate::analytics_cache::AnalyticsCache;
 use crate::inflight::Inflight;
 use crate::recorder::RecorderStats;
 

@@ -8,8 +8,8 @@ use tracegate_store::analytics::window::parse_window;
 use tracegate_store::analytics::{AccountUsage, Bucket, TimeRange, UsageQuery};
 
 use super::params::{bad, cached, given, now_ms, number, query};
-use crate::api::ApiState;
 use crate::analytics_cache::AnalyticsCache;
+use crate::api::ApiState;
 use crate::error::ApiError;
 
 /// The window used when none is given.

@@ -16,9 +16,9 @@ use tracegate_core::{Outcome, Provider, Trace};
 use tracegate_store::{SqliteStore, TraceStore};
 
 use super::upper_time_bound;
+use crate::analytics_cache::AnalyticsCache;
 use crate::api::auth::AdminAuth;
 use crate::api::ApiState;
-use crate::analytics_cache::AnalyticsCache;
 
 const BASE_MS: i64 = 1_750_000_000_000;
 
