@@ -43,7 +43,8 @@ pub struct CachedResponse {
 impl CachedResponse {
     /// Bytes the entry holds, as the store's bound counts them.
     pub fn weight(&self) -> usize {
-        let shared = self.trace_body.as_ptr() == self.body.as_ptr();
+        let shared = self.trace_body.as_ptr() == self.body.as_ptr()
+            && self.trace_body.len() == self.body.len();
         let trace = if shared { 0 } else { self.trace_body.len() };
         self.body.len() + trace + self.model.as_ref().map_or(0, String::len) + 128
     }
