@@ -60,16 +60,19 @@ pub enum Outcome {
     Cancelled,
     /// The gateway could not reach the upstream or failed itself.
     GatewayError,
+    /// Answered from the gateway's response cache, without an upstream call. Not an error.
+    CacheHit,
 }
 
 impl Outcome {
-    pub const ALL: [Outcome; 6] = [
+    pub const ALL: [Outcome; 7] = [
         Outcome::Ok,
         Outcome::UpstreamError,
         Outcome::ClientError,
         Outcome::Timeout,
         Outcome::Cancelled,
         Outcome::GatewayError,
+        Outcome::CacheHit,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -80,6 +83,7 @@ impl Outcome {
             Outcome::Timeout => "timeout",
             Outcome::Cancelled => "cancelled",
             Outcome::GatewayError => "gateway_error",
+            Outcome::CacheHit => "cache_hit",
         }
     }
 
@@ -87,8 +91,9 @@ impl Outcome {
         Outcome::ALL.into_iter().find(|o| o.as_str() == s)
     }
 
+    /// Whether the request failed: every outcome but `ok` and `cache_hit`.
     pub fn is_error(self) -> bool {
-        !matches!(self, Outcome::Ok)
+        !matches!(self, Outcome::Ok | Outcome::CacheHit)
     }
 }
 
@@ -158,6 +163,9 @@ pub struct Trace {
     pub ttft_ms: Option<f64>,
     pub usage: Usage,
     pub cost_usd: Option<f64>,
+    /// For a `cache_hit`: what the cached answer would have cost from the upstream
+    /// (its usage at today's prices); `cost_usd` is then 0.
+    pub cache_saved_usd: Option<f64>,
     pub account: Option<String>,
     pub client_ip: Option<String>,
     pub user_agent: Option<String>,
@@ -191,6 +199,7 @@ impl Trace {
             ttft_ms: None,
             usage: Usage::default(),
             cost_usd: None,
+            cache_saved_usd: None,
             account: None,
             client_ip: None,
             user_agent: None,
@@ -227,6 +236,16 @@ mod tests {
         assert_eq!(t.effective_model(), Some("claude-sonnet-4-5"));
         t.model = Some("claude-sonnet-4-5-20250929".into());
         assert_eq!(t.effective_model(), Some("claude-sonnet-4-5-20250929"));
+    }
+
+    #[test]
+    fn a_cache_hit_is_not_an_error() {
+        assert!(!Outcome::CacheHit.is_error());
+        assert!(!Outcome::Ok.is_error());
+        assert!(Outcome::ALL
+            .iter()
+            .filter(|o| !matches!(o, Outcome::Ok | Outcome::CacheHit))
+            .all(|o| o.is_error()));
     }
 
     #[test]

@@ -33,7 +33,10 @@ pub struct ApiState {
     pub inflight: Inflight,
     pub recorder: Arc<RecorderStats>,
     pub stuck_after_ms: f64,
-    pub cache: crate::cache::ResponseCache,
+    /// Search, statistics and usage answers.
+    pub analytics_cache: crate::analytics_cache::AnalyticsCache,
+    /// Model answers the proxy serves again (reported by `/api/v1/cache`).
+    pub response_cache: crate::response_cache::ResponseCache,
 }
 
 /// `/health`, `/ready` and the `/api/v1` routes (behind the host guard, then the admin
@@ -66,8 +69,19 @@ async fn ready(State(s): State<ApiState>) -> Result<Json<serde_json::Value>, Api
     Ok(Json(json!({ "status": "ready" })))
 }
 
-async fn cache(State(s): State<ApiState>) -> Json<crate::cache::CacheStats> {
-    Json(s.cache.stats())
+/// Both in-process caches: `analytics` (search, statistics and usage answers) and
+/// `responses` (model answers served again by the proxy).
+#[derive(Debug, serde::Serialize)]
+pub struct CachesReport {
+    pub analytics: crate::analytics_cache::AnalyticsCacheStats,
+    pub responses: crate::response_cache::ResponseCacheStats,
+}
+
+async fn cache(State(s): State<ApiState>) -> Json<CachesReport> {
+    Json(CachesReport {
+        analytics: s.analytics_cache.stats(),
+        responses: s.response_cache.stats(),
+    })
 }
 
 async fn recorder(State(s): State<ApiState>) -> Json<crate::recorder::RecorderSnapshot> {

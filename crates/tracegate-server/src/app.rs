@@ -14,11 +14,13 @@ use tokio_util::task::TaskTracker;
 use tracegate_core::pricing::PriceTable;
 use tracegate_store::{SqliteStore, Store};
 
+use crate::analytics_cache::AnalyticsCache;
 use crate::api::{self, auth::AdminAuth, host_guard::HostGuard, ApiState};
 use crate::config::Config;
 use crate::inflight::Inflight;
 use crate::proxy::{self, ProxyState, RecordSink};
 use crate::recorder::{QueueLimits, Recorder};
+use crate::response_cache::ResponseCache;
 use crate::upstream::Upstreams;
 
 #[derive(Debug, thiserror::Error)]
@@ -77,6 +79,7 @@ impl Gateway {
             access_log: config.access_log,
         });
         let origins = crate::origin::AllowedOrigins::new(&config.allowed_origins);
+        let response_cache = ResponseCache::in_memory(config.response_cache_bytes);
         let proxy_state = Arc::new(ProxyState {
             upstreams,
             sink,
@@ -85,6 +88,7 @@ impl Gateway {
                 origins.clone(),
                 crate::listen::is_loopback(&config.listen),
             ),
+            response_cache: response_cache.clone(),
         });
         let auth = AdminAuth::new(config.admin_token().cloned());
         let guard = HostGuard::new(!auth.is_required(), &config.allowed_hosts, origins);
@@ -93,7 +97,8 @@ impl Gateway {
             inflight: inflight.clone(),
             recorder: recorder.stats().clone(),
             stuck_after_ms: config.stuck_after_secs as f64 * 1000.0,
-            cache: crate::cache::ResponseCache::new(config.api_cache_entries),
+            analytics_cache: AnalyticsCache::new(config.api_cache_entries),
+            response_cache,
         };
         let proxy_routes = Router::new()
             .route("/v1/{*rest}", any(proxy::handle))

@@ -48,6 +48,8 @@ pub struct Config {
     pub stuck_after_secs: u64,
     /// Analytics answers kept in the in-process cache; 0 turns the cache off.
     pub api_cache_entries: u64,
+    /// Bytes of model answers the response cache keeps in process; 0 turns it off.
+    pub response_cache_bytes: u64,
     /// Where requests go. Empty means the two public providers.
     pub upstreams: Vec<UpstreamConfig>,
     /// Price overrides in USD per million tokens, by model name.
@@ -78,6 +80,7 @@ impl Default for Config {
             admin_token: None,
             stuck_after_secs: 300,
             api_cache_entries: 10_000,
+            response_cache_bytes: 256 * 1024 * 1024,
             upstreams: Vec::new(),
             prices: HashMap::new(),
             access_log: true,
@@ -117,6 +120,7 @@ impl Config {
         "log_format",
         "allowed_hosts",
         "allowed_origins",
+        "response_cache_bytes",
     ];
 
     /// `TRACEGATE_*` variables in the environment that are not settings (nor `TRACEGATE_CONFIG`
@@ -369,6 +373,25 @@ models = ["gpt-*", "o*"]
             .unwrap_err()
             .to_string();
         assert!(err.contains("allowed_hosts[1]"), "{err}");
+    }
+
+    #[test]
+    fn response_cache_settings() {
+        assert_eq!(Config::default().response_cache_bytes, 256 << 20);
+        let c = from_toml(
+            "response_cache_bytes = 1048576\n[[upstreams]]\nname=\"a\"\nkind=\"openai\"\nbase_url=\"http://x\"\ncache_ttl_secs = 600\n",
+        )
+        .unwrap();
+        assert_eq!(c.response_cache_bytes, 1 << 20);
+        assert_eq!(c.upstreams[0].cache_ttl_secs, Some(600));
+        for bad in ["0", "2592001"] {
+            let err = from_toml(&format!(
+                "[[upstreams]]\nname=\"a\"\nkind=\"openai\"\nbase_url=\"http://x\"\ncache_ttl_secs = {bad}\n"
+            ))
+            .unwrap_err()
+            .to_string();
+            assert!(err.contains("upstreams[0].cache_ttl_secs"), "{err}");
+        }
     }
 
     #[test]

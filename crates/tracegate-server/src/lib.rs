@@ -1,9 +1,9 @@
 //! The tracegate gateway: configuration, the proxy, the recorder and the HTTP API.
 
 pub mod access_log;
+pub mod analytics_cache;
 pub mod api;
 pub mod app;
-pub mod cache;
 pub mod config;
 pub mod error;
 pub mod inflight;
@@ -12,6 +12,7 @@ pub mod origin;
 pub mod pricing;
 pub mod proxy;
 pub mod recorder;
+pub mod response_cache;
 pub mod startup;
 pub mod upstream;
 

@@ -2,6 +2,7 @@
 //! unchanged, and a trace of the exchange goes to the recorder.
 
 mod admission;
+mod cache;
 mod classify;
 pub mod headers;
 pub mod origin;
@@ -22,6 +23,7 @@ use http_body_util::Full;
 use tracegate_core::{Provider, Trace};
 
 use crate::error::ProxyError;
+use crate::response_cache::ResponseCache;
 use crate::upstream::Upstreams;
 pub use recording::RecordSink;
 use recording::Recording;
@@ -36,6 +38,7 @@ pub struct ProxyState {
     pub max_body_bytes: usize,
     /// Which browser pages may use the proxy.
     pub origins: origin::OriginPolicy,
+    pub response_cache: ResponseCache,
 }
 
 /// `ANY /v1/*`: forwards the request and records it.
@@ -131,6 +134,28 @@ async fn forward(
             ProxyError::no_route(format!("no {provider} upstream is configured{what}")),
         ));
     };
+    let lookup = cache::lookup(
+        &state.response_cache,
+        cache::Request {
+            parts: &parts,
+            provider,
+            upstream,
+            account: rec.trace_mut().and_then(|t| t.account.as_deref()),
+            body: &bytes,
+        },
+    )
+    .await;
+    let mut fill = match lookup {
+        Ok(cache::Phase::Off) => None,
+        Ok(cache::Phase::Miss(fill)) => Some(fill),
+        Ok(cache::Phase::Hit(hit)) => {
+            if let Some(t) = rec.trace_mut() {
+                t.upstream = Some(upstream.name.clone());
+            }
+            return Ok(cache::answer(rec, state.sink.prices.table(), &hit));
+        }
+        Err(e) => return Err(fail(rec, e)),
+    };
     let rewrite = route.chat_completions && peek.is_stream() && !peek.asked_for_usage();
     let upstream_body = if rewrite {
         match request_body::with_include_usage(&bytes) {
@@ -191,11 +216,19 @@ async fn forward(
         }
     }
     headers::client_response_headers(&mut head.headers, &rec.trace_id(), rewrite && is_sse);
+    if let Some(f) = fill.as_mut() {
+        f.response(
+            is_sse,
+            head.headers.get(http::header::CONTENT_TYPE).cloned(),
+        );
+        cache::mark_miss(&mut head.headers);
+    }
     let sleep = Box::pin(tokio::time::sleep_until(deadline));
     let body = if is_sse {
         TeeBody::sse(incoming, rec, sleep, provider, status, rewrite)
     } else {
         TeeBody::plain(incoming, rec, sleep, provider, status, state.max_body_bytes)
-    };
+    }
+    .with_cache_fill(fill);
     Ok(Response::from_parts(head, Body::new(body)).into_response())
 }

@@ -26,6 +26,8 @@ pub struct Upstream {
     /// Key injected in place of the client's credential, if configured.
     pub api_key: Option<Secret>,
     pub timeout: Duration,
+    /// How long the response cache keeps this upstream's answers (see `response_cache::policy`).
+    pub cache_ttl: Option<Duration>,
     pub client: HttpClient,
     models: Option<GlobSet>,
 }
@@ -97,6 +99,7 @@ impl Upstreams {
                 base_url: c.base_url.trim_end_matches('/').to_string(),
                 api_key,
                 timeout: Duration::from_secs(c.timeout_secs),
+                cache_ttl: c.cache_ttl_secs.map(Duration::from_secs),
                 client: http_client(Duration::from_millis(c.connect_timeout_ms)),
                 models,
             });

@@ -44,6 +44,8 @@ pub struct TraceSummary {
     pub branch: Option<u32>,
     /// How the trace was linked: root, turn, branch, continuation or sub_task.
     pub link_kind: Option<String>,
+    /// For a `cache_hit`: what the cached answer would have cost upstream (`cost_usd` is 0).
+    pub cache_saved_usd: Option<f64>,
 }
 
 impl TraceSummary {
@@ -79,6 +81,7 @@ impl TraceSummary {
             parent_id: None,
             branch: None,
             link_kind: None,
+            cache_saved_usd: t.cache_saved_usd,
         }
     }
 }

@@ -12,9 +12,9 @@ use tower::ServiceExt;
 use tracegate_core::{Provider, Trace};
 use tracegate_store::{SqliteStore, TraceStore};
 
+use crate::analytics_cache::AnalyticsCache;
 use crate::api::auth::AdminAuth;
 use crate::api::{router, ApiState};
-use crate::cache::ResponseCache;
 
 async fn app() -> (Router, String) {
     let store = SqliteStore::open_in_memory().unwrap();
@@ -27,7 +27,8 @@ async fn app() -> (Router, String) {
         inflight: crate::inflight::Inflight::default(),
         recorder: Arc::default(),
         stuck_after_ms: 60_000.0,
-        cache: ResponseCache::new(100),
+        analytics_cache: AnalyticsCache::new(100),
+        response_cache: Default::default(),
     };
     (router(state, AdminAuth::new(None), Default::default()), id)
 }

@@ -14,9 +14,9 @@ use tower::ServiceExt;
 use tracegate_core::{Outcome, Provider, Trace, Usage};
 use tracegate_store::{SqliteStore, TraceStore};
 
+use crate::analytics_cache::AnalyticsCache;
 use crate::api::auth::AdminAuth;
 use crate::api::{router, ApiState};
-use crate::cache::ResponseCache;
 
 const MODEL: &str = "claude-sonnet-4-5";
 
@@ -50,7 +50,8 @@ async fn app(traces: Vec<Trace>) -> Router {
         inflight: crate::inflight::Inflight::default(),
         recorder: Arc::default(),
         stuck_after_ms: 60_000.0,
-        cache: ResponseCache::new(100),
+        analytics_cache: AnalyticsCache::new(100),
+        response_cache: Default::default(),
     };
     router(state, AdminAuth::new(None), Default::default())
 }

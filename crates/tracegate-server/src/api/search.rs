@@ -26,7 +26,7 @@ use tracegate_core::filter::{Column, Field, Filter, Op, Value as FilterValue};
 use tracegate_store::search::{project, SearchError};
 
 use super::ApiState;
-use crate::cache::ResponseCache;
+use crate::analytics_cache::AnalyticsCache;
 use crate::error::ApiError;
 use request::SearchRequest;
 
@@ -83,9 +83,9 @@ async fn respond(
             .as_ref()
             .and_then(upper_time_bound)
             .unwrap_or(now_ms);
-        let ttl = ResponseCache::ttl_for(to_ms, now_ms);
+        let ttl = AnalyticsCache::ttl_for(to_ms, now_ms);
         let (page, _hit) = s
-            .cache
+            .analytics_cache
             .get_or_compute(cache_key(req), ttl, || page(s, req))
             .await?;
         page

@@ -37,6 +37,10 @@ pub struct UpstreamConfig {
     /// Whole-request deadline, streaming included.
     #[serde(default = "default_timeout_secs")]
     pub timeout_secs: u64,
+    /// Answers are kept in the response cache this long (requests that set a temperature
+    /// above 0 excepted); none means the cache is off for this upstream unless a request asks.
+    #[serde(default)]
+    pub cache_ttl_secs: Option<u64>,
 }
 
 fn default_connect_timeout_ms() -> u64 {
@@ -57,6 +61,7 @@ impl UpstreamConfig {
             models: Vec::new(),
             connect_timeout_ms: default_connect_timeout_ms(),
             timeout_secs: default_timeout_secs(),
+            cache_ttl_secs: None,
         }
     }
 
@@ -97,6 +102,14 @@ impl UpstreamConfig {
         }
         if self.timeout_secs == 0 || self.connect_timeout_ms == 0 {
             return Err("timeout_secs and connect_timeout_ms must be greater than 0".into());
+        }
+        let max = crate::response_cache::policy::MAX_TTL_SECS;
+        if let Some(ttl) = self.cache_ttl_secs {
+            if !(1..=max).contains(&ttl) {
+                return Err(format!(
+                    "cache_ttl_secs: must be between 1 and {max} (30 days); leave it out to turn the cache off"
+                ));
+            }
         }
         Ok(())
     }

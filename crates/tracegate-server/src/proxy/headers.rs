@@ -63,6 +63,15 @@ pub fn upstream_request_headers(
     ] {
         headers.remove(h);
     }
+    // Every `x-tracegate-*` header is the gateway's own (account, metadata, cache, ...).
+    let ours: Vec<HeaderName> = headers
+        .keys()
+        .filter(|k| k.as_str().starts_with("x-tracegate-"))
+        .cloned()
+        .collect();
+    for h in ours {
+        headers.remove(h);
+    }
     if let Some(key) = api_key {
         headers.remove(header::AUTHORIZATION);
         headers.remove("x-api-key");
@@ -183,6 +192,7 @@ mod tests {
             ("authorization", "Bearer client"),
             ("host", "x"),
             (ACCOUNT_HEADER, "a"),
+            ("x-tracegate-cache", "ttl=60"),
         ]);
         let key = Secret::new("server-key");
         let out = upstream_request_headers(h.clone(), Provider::Anthropic, Some(&key));
@@ -191,6 +201,7 @@ mod tests {
             out.get("authorization").is_none()
                 && out.get("host").is_none()
                 && out.get(ACCOUNT_HEADER).is_none()
+                && out.get("x-tracegate-cache").is_none()
         );
         let out = upstream_request_headers(h.clone(), Provider::Openai, Some(&key));
         assert_eq!(out.get("authorization").unwrap(), "Bearer server-key");

@@ -17,6 +17,7 @@ use tracegate_core::stream::{openai::strip_injected_usage, StreamAccumulator};
 use tracegate_core::usage::{model_from_response, usage_from_response};
 use tracegate_core::{Outcome, Provider, Trace};
 
+use super::cache::CacheFill;
 use super::recording::Recording;
 use boundary::{timeout_event, EventAligner, Tail};
 
@@ -54,6 +55,8 @@ pub struct TeeBody {
     tail: Tail,
     /// The upstream gave a length: the client's body cannot grow an error event.
     sized: bool,
+    /// After a response cache miss: collects the answer and stores it if it ends whole.
+    fill: Option<Box<CacheFill>>,
 }
 
 impl TeeBody {
@@ -76,7 +79,14 @@ impl TeeBody {
             status,
             out: VecDeque::new(),
             tail: Tail::default(),
+            fill: None,
         }
+    }
+
+    /// Stores the answer in the response cache when it ends whole.
+    pub fn with_cache_fill(mut self, fill: Option<Box<CacheFill>>) -> Self {
+        self.fill = fill;
+        self
     }
 
     pub fn sse(
@@ -137,7 +147,15 @@ impl TeeBody {
             } => {
                 parser.push(&data, events);
                 let rewrite = *rewrite;
+                let queued = self.out.len();
                 let first = drain_events(events, acc, rewrite, &mut self.out);
+                if let Some(fill) = self.fill.as_mut() {
+                    if rewrite {
+                        self.out.range(queued..).for_each(|b| fill.push(b));
+                    } else {
+                        fill.push(&data);
+                    }
+                }
                 if first {
                     if let Some(rec) = self.rec.as_mut() {
                         let ms = rec.elapsed_ms();
@@ -160,11 +178,17 @@ impl TeeBody {
         let Some(rec) = self.rec.take() else { return };
         let status = self.status;
         let provider = self.provider;
+        let mut fill = self.fill.take();
         match &mut self.mode {
             Mode::Plain { buf, truncated, .. } => {
                 let body = std::mem::take(buf).freeze();
                 let truncated = *truncated;
-                rec.finish(|t| finish_plain(t, provider, status, body, truncated));
+                rec.finish(|t| {
+                    finish_plain(t, provider, status, body, truncated);
+                    if let Some(f) = fill {
+                        f.finish(status, t);
+                    }
+                });
             }
             Mode::Sse {
                 parser,
@@ -174,9 +198,13 @@ impl TeeBody {
                 aligner,
             } => {
                 parser.finish(events);
+                let queued = self.out.len();
                 drain_events(events, acc, *rewrite, &mut self.out);
                 if let Some(rest) = aligner.flush() {
                     self.out.push_back(rest);
+                }
+                if let Some(f) = fill.as_mut().filter(|_| *rewrite) {
+                    self.out.range(queued..).for_each(|b| f.push(b));
                 }
                 let summary = acc.take().map(|a| a.finish());
                 let oversized = parser.oversized_events();
@@ -205,6 +233,9 @@ impl TeeBody {
                     }
                     if oversized > 0 {
                         add_note(t, &oversized_note(oversized));
+                    }
+                    if let Some(f) = fill {
+                        f.finish(status, t);
                     }
                 });
             }

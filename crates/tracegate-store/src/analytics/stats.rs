@@ -142,7 +142,7 @@ pub struct GroupStats {
     /// Requests, tokens and cost.
     #[serde(flatten)]
     pub usage: Tokens,
-    /// Requests whose outcome was not `ok`.
+    /// Requests that failed (outcome other than `ok` and `cache_hit`).
     pub errors: u64,
     /// `errors / requests`, 0 without requests.
     pub error_rate: f64,
@@ -150,6 +150,12 @@ pub struct GroupStats {
     pub duration_ms: Percentiles,
     /// Time to first token, over the requests that had one.
     pub ttft_ms: Percentiles,
+    /// Requests answered from the response cache (outcome `cache_hit`).
+    pub cache_hits: u64,
+    /// `cache_hits / requests`, 0 without requests.
+    pub cache_hit_rate: f64,
+    /// What the cache hits would have cost upstream.
+    pub cache_saved_usd: f64,
 }
 
 /// The groups of one bucket.
@@ -246,12 +252,16 @@ pub struct Slowest {
 pub struct Agg {
     /// Requests, tokens and cost.
     pub tokens: Tokens,
-    /// Requests whose outcome was not `ok`.
+    /// Requests that failed (outcome other than `ok` and `cache_hit`).
     pub errors: u64,
     /// Durations.
     pub duration: LatencySketch,
     /// Times to first token.
     pub ttft: LatencySketch,
+    /// Requests answered from the response cache.
+    pub cache_hits: u64,
+    /// What those hits would have cost upstream.
+    pub cache_saved_usd: f64,
 }
 
 impl Agg {
@@ -277,6 +287,16 @@ impl Agg {
         self.errors = self.errors.saturating_add(other.errors);
         self.duration.merge(&other.duration);
         self.ttft.merge(&other.ttft);
+        self.cache_hits = self.cache_hits.saturating_add(other.cache_hits);
+        self.cache_saved_usd += other.cache_saved_usd;
+    }
+
+    /// Adds one request answered from the response cache, saving `saved_usd`.
+    pub fn add_cache_hit(&mut self, saved_usd: f64) {
+        self.cache_hits = self.cache_hits.saturating_add(1);
+        if saved_usd.is_finite() {
+            self.cache_saved_usd += saved_usd;
+        }
     }
 
     fn error_rate(&self) -> f64 {
@@ -295,6 +315,13 @@ impl Agg {
             error_rate: self.error_rate(),
             duration_ms: Percentiles::of(&self.duration),
             ttft_ms: Percentiles::of(&self.ttft),
+            cache_hits: self.cache_hits,
+            cache_hit_rate: if self.tokens.requests == 0 {
+                0.0
+            } else {
+                self.cache_hits as f64 / self.tokens.requests as f64
+            },
+            cache_saved_usd: self.cache_saved_usd,
         }
     }
 

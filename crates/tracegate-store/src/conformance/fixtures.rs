@@ -233,6 +233,17 @@ pub fn shapes(start: DateTime<Utc>) -> Vec<Trace> {
     pretty.request_body = Bytes::from_static(b"{\n  \"b\": 1,\n  \"a\": [1, 2.5, null, true]\n}\n");
     pretty.response_body = Bytes::from_static(b"[\"not\", \"an\", \"object\"]");
     out.push(pretty);
+    // Answered from the response cache: free, with what the upstream would have charged.
+    let mut hit = Trace::begin(Provider::Anthropic, "POST", "/v1/messages");
+    hit.started_at = at(9);
+    hit.outcome = Outcome::CacheHit;
+    hit.status = Some(200);
+    hit.upstream = Some("anthropic".into());
+    hit.usage.input_tokens = Some(12);
+    hit.usage.output_tokens = Some(3);
+    hit.cost_usd = Some(0.0);
+    hit.cache_saved_usd = Some(0.000081);
+    out.push(hit);
     out
 }
 

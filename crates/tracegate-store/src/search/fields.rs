@@ -6,7 +6,7 @@ use super::error::{quote, SearchError, SearchErrorKind};
 use crate::model::TraceSummary;
 
 /// The fields of a trace summary, as named in JSON, in their order.
-pub const SUMMARY_FIELDS: [&str; 28] = [
+pub const SUMMARY_FIELDS: [&str; 29] = [
     "id",
     "started_at",
     "upstream",
@@ -35,6 +35,7 @@ pub const SUMMARY_FIELDS: [&str; 28] = [
     "parent_id",
     "branch",
     "link_kind",
+    "cache_saved_usd",
 ];
 
 /// Checks a list of field names (`ts` is an alias of `started_at`); the

@@ -65,6 +65,12 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../migrations/sqlite/0007_feedback.sql"),
         step: None,
     },
+    Migration {
+        version: 8,
+        name: "response_cache",
+        sql: include_str!("../../migrations/sqlite/0008_response_cache.sql"),
+        step: None,
+    },
 ];
 
 /// Migration 4: day rollups for the days already stored.
@@ -106,9 +112,15 @@ fn apply_through(c: &mut Connection, last: i64) -> Result<(), StoreError> {
             "database schema is newer than this build"
         );
     }
+    // Every migration not yet recorded, not only those above the newest: numbers are taken
+    // by parallel branches, so a database may have met a higher one before a lower one.
+    let applied: std::collections::HashSet<i64> = c
+        .prepare("SELECT version FROM schema_migrations")?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
     for m in MIGRATIONS
         .iter()
-        .filter(|m| newest.is_none_or(|v| m.version > v) && m.version <= last)
+        .filter(|m| !applied.contains(&m.version) && m.version <= last)
     {
         let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let done: bool = tx.query_row(
@@ -222,5 +234,42 @@ mod tests {
             )
             .unwrap();
         assert_eq!(tables, 4);
+    }
+
+    #[test]
+    fn a_missing_lower_migration_is_applied_after_a_higher_one() {
+        let mut c = Connection::open_in_memory().unwrap();
+        apply(&mut c).unwrap();
+        // As if version 5 had come from a branch merged after the database met version 8.
+        c.execute("DELETE FROM schema_migrations WHERE version = 5", [])
+            .unwrap();
+        apply(&mut c).unwrap();
+        let five: i64 = c
+            .query_row(
+                "SELECT COUNT(*) FROM schema_migrations WHERE version = 5",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(five, 1);
+    }
+
+    #[test]
+    fn response_cache_columns_default_to_nothing_saved() {
+        let mut c = Connection::open_in_memory().unwrap();
+        apply(&mut c).unwrap();
+        c.execute(
+            "INSERT INTO rollups (granularity, dim, bucket, key, requests, errors, input_tokens,
+                 output_tokens, cache_read_tokens, cache_write_tokens, cost_usd, duration_sketch)
+             VALUES (60000, '', 0, '', 1, 0, 0, 0, 0, 0, 0.5, x'00')",
+            [],
+        )
+        .unwrap();
+        let (hits, saved): (i64, f64) = c
+            .query_row("SELECT cache_hits, cache_saved_usd FROM rollups", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!((hits, saved), (0, 0.0));
     }
 }

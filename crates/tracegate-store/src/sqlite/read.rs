@@ -18,9 +18,9 @@ pub(super) const SUMMARY_COLUMNS: &str = "t.id, t.ts, t.upstream, t.provider, t.
     t.model_requested, t.model, t.stream, t.status, t.outcome, t.error, t.duration_ms, t.ttft_ms,
     t.input_tokens, t.output_tokens, t.cache_read_tokens, t.cache_write_tokens, t.total_tokens,
     t.cost_usd, t.account, t.client_ip, t.user_agent, t.metadata,
-    t.conversation_id, t.parent_id, t.branch, t.link_kind";
+    t.conversation_id, t.parent_id, t.branch, t.link_kind, t.cache_saved_usd";
 /// How many columns [`SUMMARY_COLUMNS`] has.
-pub(super) const SUMMARY_LEN: usize = 28;
+pub(super) const SUMMARY_LEN: usize = 29;
 
 /// Newest first, at most `limit`.
 pub(super) fn recent(c: &Connection, limit: u32) -> Result<Vec<TraceSummary>, StoreError> {
@@ -234,6 +234,7 @@ pub(super) fn summary(r: &Row<'_>) -> rusqlite::Result<TraceSummary> {
             .map(|b| u32::try_from(b).map_err(|e| bad(26, Type::Integer, e)))
             .transpose()?,
         link_kind: r.get(27)?,
+        cache_saved_usd: r.get(28)?,
     })
 }
 

@@ -13,7 +13,7 @@ use serde::Serialize;
 use tracegate_store::analytics::window::{parse_time, DAY_MS, MIN_TIME_MS};
 use tracegate_store::analytics::{QueryError, TimeRange};
 
-use crate::cache::ResponseCache;
+use crate::analytics_cache::AnalyticsCache;
 use crate::error::ApiError;
 
 /// The response header telling whether an answer came from the cache.
@@ -106,7 +106,7 @@ impl Range {
 
 /// Answers from the cache, or computes, caches and answers; marks which with [`CACHE_HEADER`].
 pub async fn cached<T, F, Fut>(
-    cache: &ResponseCache,
+    cache: &AnalyticsCache,
     key: String,
     ttl: Duration,
     compute: F,

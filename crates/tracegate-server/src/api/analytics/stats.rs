@@ -7,8 +7,8 @@ use serde::Deserialize;
 use tracegate_store::analytics::{Bucket, GroupBy, SlowestQuery, StatsQuery, MAX_SLOWEST_LIMIT};
 
 use super::params::{bad, cached, given, now_ms, number, query, Range};
+use crate::analytics_cache::AnalyticsCache;
 use crate::api::ApiState;
-use crate::cache::ResponseCache;
 use crate::error::ApiError;
 
 /// Query of `GET /stats`.
@@ -44,8 +44,8 @@ pub async fn stats(
         group_by.map_or("", GroupBy::as_str)
     );
     let store = s.store.clone();
-    let ttl = ResponseCache::ttl_for(range.range.to_ms(), now);
-    cached(&s.cache, key, ttl, || async move {
+    let ttl = AnalyticsCache::ttl_for(range.range.to_ms(), now);
+    cached(&s.analytics_cache, key, ttl, || async move {
         Ok(store.request_stats(q).await?)
     })
     .await
@@ -71,12 +71,9 @@ pub async fn slowest(
     let q = SlowestQuery::new(range.range, limit).map_err(|e| bad("from", e))?;
     let key = format!("stats/slowest|{}|{limit}", range.key());
     let store = s.store.clone();
-    let ttl = ResponseCache::ttl_for(range.range.to_ms(), now);
-    cached(
-        &s.cache,
-        key,
-        ttl,
-        || async move { Ok(store.slowest(q).await?) },
-    )
+    let ttl = AnalyticsCache::ttl_for(range.range.to_ms(), now);
+    cached(&s.analytics_cache, key, ttl, || async move {
+        Ok(store.slowest(q).await?)
+    })
     .await
 }

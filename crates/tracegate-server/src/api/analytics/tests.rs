@@ -12,9 +12,9 @@ use tracegate_core::{Provider, Trace};
 use tracegate_store::{SqliteStore, TraceStore};
 
 use super::params::CACHE_HEADER;
+use crate::analytics_cache::AnalyticsCache;
 use crate::api::auth::AdminAuth;
 use crate::api::{router, ApiState};
-use crate::cache::ResponseCache;
 use crate::inflight::Inflight;
 use crate::recorder::RecorderStats;
 
@@ -24,7 +24,8 @@ fn app(store: SqliteStore) -> Router {
         inflight: Inflight::default(),
         recorder: Arc::new(RecorderStats::default()),
         stuck_after_ms: 60_000.0,
-        cache: ResponseCache::default(),
+        analytics_cache: AnalyticsCache::default(),
+        response_cache: Default::default(),
     };
     router(state, AdminAuth::new(None), Default::default())
 }

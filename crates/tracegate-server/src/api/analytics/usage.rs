@@ -8,8 +8,8 @@ use tracegate_store::analytics::window::parse_window;
 use tracegate_store::analytics::{AccountUsage, Bucket, TimeRange, UsageQuery};
 
 use super::params::{bad, cached, given, now_ms, number, query};
+use crate::analytics_cache::AnalyticsCache;
 use crate::api::ApiState;
-use crate::cache::ResponseCache;
 use crate::error::ApiError;
 
 /// The window used when none is given.
@@ -76,9 +76,9 @@ async fn usage_answer(
 ) -> Result<Response, ApiError> {
     let store = s.store.clone();
     cached(
-        &s.cache,
+        &s.analytics_cache,
         key,
-        ResponseCache::ttl_for(now, now),
+        AnalyticsCache::ttl_for(now, now),
         || async move { Ok(store.usage(q).await?) },
     )
     .await
@@ -109,9 +109,9 @@ pub async fn accounts(
     let (len, range) = window_range(&p.window, now)?;
     let store = s.store.clone();
     cached(
-        &s.cache,
+        &s.analytics_cache,
         format!("usage/accounts|{len}"),
-        ResponseCache::ttl_for(now, now),
+        AnalyticsCache::ttl_for(now, now),
         || async move {
             Ok(Accounts {
                 from: range.from_time(),

@@ -16,9 +16,9 @@ use tracegate_core::{Outcome, Provider, Trace};
 use tracegate_store::{SqliteStore, TraceStore};
 
 use super::upper_time_bound;
+use crate::analytics_cache::AnalyticsCache;
 use crate::api::auth::AdminAuth;
 use crate::api::ApiState;
-use crate::cache::ResponseCache;
 
 const BASE_MS: i64 = 1_750_000_000_000;
 
@@ -48,7 +48,7 @@ fn trace(i: usize) -> Trace {
 
 struct Api {
     router: Router,
-    cache: ResponseCache,
+    cache: AnalyticsCache,
     ids: Vec<String>,
 }
 
@@ -56,13 +56,14 @@ async fn api(n: usize) -> Api {
     let store = SqliteStore::open_in_memory().unwrap();
     let traces: Vec<Trace> = (0..n).map(trace).collect();
     store.insert_batch(traces.clone()).await.unwrap();
-    let cache = ResponseCache::new(100);
+    let cache = AnalyticsCache::new(100);
     let state = ApiState {
         store: Arc::new(store),
         inflight: crate::inflight::Inflight::default(),
         recorder: Arc::default(),
         stuck_after_ms: 60_000.0,
-        cache: cache.clone(),
+        analytics_cache: cache.clone(),
+        response_cache: Default::default(),
     };
     Api {
         router: crate::api::router(state, AdminAuth::new(None), Default::default()),

@@ -4,6 +4,7 @@
 use rusqlite::types::Type;
 use rusqlite::{params, Connection, Row};
 use tracegate_core::sketch::LatencySketch;
+use tracegate_core::Outcome;
 
 use crate::analytics::{Agg, ReadPlan, Tokens};
 use crate::error::StoreError;
@@ -94,15 +95,19 @@ impl Rollups<'_> {
     where
         F: FnMut(i64, &str, &Agg),
     {
-        self.each(c, plan, ", errors, duration_sketch, ttft_sketch", |row| {
+        let columns = ", errors, duration_sketch, ttft_sketch, cache_hits, cache_saved_usd";
+        self.each(c, plan, columns, |row| {
             let key: String = row.get(1)?;
             let duration: Vec<u8> = row.get(9)?;
             let ttft: Option<Vec<u8>> = row.get(10)?;
+            let saved: f64 = row.get(12)?;
             let agg = Agg {
                 tokens: tokens(row, 2)?,
                 errors: u64::try_from(row.get::<_, i64>(8)?).unwrap_or(0),
                 duration: sketch(&duration)?,
                 ttft: ttft.as_deref().map(sketch).transpose()?.unwrap_or_default(),
+                cache_hits: u64::try_from(row.get::<_, i64>(11)?).unwrap_or(0),
+                cache_saved_usd: if saved.is_finite() { saved } else { 0.0 },
             };
             f(row.get(0)?, &key, &agg);
             Ok(())
@@ -142,6 +147,7 @@ pub(super) struct TraceRow {
     pub duration_ms: f64,
     pub ttft_ms: Option<f64>,
     pub tokens: Tokens,
+    pub cache_saved_usd: Option<f64>,
 }
 
 impl TraceRow {
@@ -164,9 +170,14 @@ impl TraceRow {
         }
     }
 
-    /// Whether the request failed (outcome other than `ok`).
+    /// Whether the request failed (outcome other than `ok` and `cache_hit`).
     pub fn is_error(&self) -> bool {
-        self.outcome != "ok"
+        Outcome::parse(&self.outcome).is_none_or(Outcome::is_error)
+    }
+
+    /// Whether the request was answered from the response cache.
+    pub fn is_cache_hit(&self) -> bool {
+        self.outcome == Outcome::CacheHit.as_str()
     }
 
     /// The trace as a one-request [`Agg`].
@@ -178,6 +189,9 @@ impl TraceRow {
             self.duration_ms,
             self.ttft_ms,
         );
+        if self.is_cache_hit() {
+            a.add_cache_hit(self.cache_saved_usd.unwrap_or(0.0));
+        }
         a
     }
 }
@@ -214,6 +228,7 @@ where
                 duration_ms: row.get(7)?,
                 ttft_ms: row.get(8)?,
                 tokens: Tokens::from_columns(1, [n(9)?, n(10)?, n(11)?, n(12)?], row.get(13)?),
+                cache_saved_usd: row.get(14)?,
             };
             f(&t);
         }
@@ -227,7 +242,7 @@ pub(super) fn traces_sql(by_account: bool) -> String {
     format!(
         "SELECT ts, account, model_eff, provider, upstream, endpoint,
                 outcome, duration_ms, ttft_ms, input_tokens, output_tokens, cache_read_tokens,
-                cache_write_tokens, cost_usd
+                cache_write_tokens, cost_usd, cache_saved_usd
          FROM traces WHERE ts >= ?1 AND ts < ?2{filter}"
     )
 }

@@ -50,7 +50,8 @@ fn bare(ms: i64, account: Option<&str>, model: Option<&str>) -> Trace {
 
 /// `n` traces at random millisecond times in `[from, to)`, over three
 /// accounts (one absent), four models (one unknown, one only requested), with
-/// random usage, some costs unknown, a long tail of durations and some errors.
+/// random usage, some costs unknown, a long tail of durations, some errors and
+/// some response cache hits.
 fn corpus(n: usize, from: i64, to: i64, seed: u64) -> Vec<Trace> {
     let mut rng = Rng::new(seed);
     let span = usize::try_from(to - from).unwrap();
@@ -93,6 +94,11 @@ fn corpus(n: usize, from: i64, to: i64, seed: u64) -> Vec<Trace> {
                 t.outcome =
                     [Outcome::UpstreamError, Outcome::Timeout, Outcome::Cancelled][rng.below(3)];
                 t.status = Some(529);
+            } else if ms % 11 == 0 {
+                // Answered from the response cache: free, with what it saved.
+                t.outcome = Outcome::CacheHit;
+                t.cache_saved_usd = t.cost_usd;
+                t.cost_usd = Some(0.0);
             }
             t
         })

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use rusqlite::{params, OptionalExtension, Transaction};
 use tracegate_core::sketch::LatencySketch;
-use tracegate_core::Trace;
+use tracegate_core::{Outcome, Trace};
 
 use super::{finite, int};
 use crate::error::StoreError;
@@ -35,6 +35,8 @@ struct Sums {
     cache_read_tokens: i64,
     cache_write_tokens: i64,
     cost_usd: f64,
+    cache_hits: i64,
+    cache_saved_usd: f64,
     duration: LatencySketch,
     ttft: Option<LatencySketch>,
 }
@@ -57,6 +59,10 @@ impl Sums {
             .cache_write_tokens
             .saturating_add(tokens(t.usage.cache_write_tokens));
         self.cost_usd += t.cost_usd.and_then(finite).unwrap_or(0.0);
+        if t.outcome == Outcome::CacheHit {
+            self.cache_hits += 1;
+            self.cache_saved_usd += t.cache_saved_usd.and_then(finite).unwrap_or(0.0);
+        }
         self.duration.add(finite(t.duration_ms).unwrap_or(0.0));
         if let Some(ttft) = t.ttft_ms.and_then(finite) {
             self.ttft.get_or_insert_with(LatencySketch::new).add(ttft);
@@ -118,21 +124,23 @@ impl Rollups {
     pub(super) fn flush(&self, tx: &Transaction<'_>) -> Result<(), StoreError> {
         let mut read = tx.prepare_cached(
             "SELECT requests, errors, input_tokens, output_tokens, cache_read_tokens,
-                    cache_write_tokens, cost_usd, duration_sketch, ttft_sketch
+                    cache_write_tokens, cost_usd, duration_sketch, ttft_sketch,
+                    cache_hits, cache_saved_usd
              FROM rollups WHERE granularity = ?1 AND dim = ?2 AND bucket = ?3 AND key = ?4",
         )?;
         let mut write = tx.prepare_cached(
             "INSERT INTO rollups (granularity, dim, bucket, key, requests, errors, input_tokens,
                  output_tokens, cache_read_tokens, cache_write_tokens, cost_usd,
-                 duration_sketch, ttft_sketch)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+                 duration_sketch, ttft_sketch, cache_hits, cache_saved_usd)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
              ON CONFLICT (granularity, dim, bucket, key) DO UPDATE SET
                  requests = excluded.requests, errors = excluded.errors,
                  input_tokens = excluded.input_tokens, output_tokens = excluded.output_tokens,
                  cache_read_tokens = excluded.cache_read_tokens,
                  cache_write_tokens = excluded.cache_write_tokens,
                  cost_usd = excluded.cost_usd, duration_sketch = excluded.duration_sketch,
-                 ttft_sketch = excluded.ttft_sketch",
+                 ttft_sketch = excluded.ttft_sketch, cache_hits = excluded.cache_hits,
+                 cache_saved_usd = excluded.cache_saved_usd",
         )?;
         for (key, sums) in self.groups() {
             let (granularity, dim, bucket, value) = &key;
@@ -148,6 +156,8 @@ impl Rollups {
                         cost_usd: r.get(6)?,
                         duration: r.get(7)?,
                         ttft: r.get(8)?,
+                        cache_hits: r.get(9)?,
+                        cache_saved_usd: r.get(10)?,
                     })
                 })
                 .optional()?;
@@ -166,6 +176,8 @@ impl Rollups {
                 row.cost_usd,
                 row.duration,
                 row.ttft,
+                row.cache_hits,
+                row.cache_saved_usd,
             ])?;
         }
         Ok(())
@@ -183,6 +195,8 @@ struct Stored {
     cost_usd: f64,
     duration: Vec<u8>,
     ttft: Option<Vec<u8>>,
+    cache_hits: i64,
+    cache_saved_usd: f64,
 }
 
 /// The row to write.
@@ -204,6 +218,8 @@ impl Row {
                 cost_usd: sums.cost_usd,
                 duration: sums.duration.encode(),
                 ttft: sums.ttft.as_ref().map(LatencySketch::encode),
+                cache_hits: sums.cache_hits,
+                cache_saved_usd: sums.cache_saved_usd,
             };
         };
         let ttft = match (old.ttft, &sums.ttft) {
@@ -223,6 +239,8 @@ impl Row {
             cost_usd: old.cost_usd + sums.cost_usd,
             duration: merge_sketch(key, &old.duration, &sums.duration),
             ttft,
+            cache_hits: old.cache_hits.saturating_add(sums.cache_hits),
+            cache_saved_usd: old.cache_saved_usd + sums.cache_saved_usd,
         }
     }
 }
@@ -275,10 +293,39 @@ mod tests {
         assert_eq!(minute.cost_usd, 0.0);
         assert_eq!(minute.duration.count(), 2, "a NaN duration is stored as 0");
         assert!(minute.ttft.is_none());
+        assert_eq!((minute.cache_hits, minute.cache_saved_usd), (0, 0.0));
         assert!(groups.contains_key(&(3_600_000, "upstream", 3_600_000 * 5, String::new())));
         assert!(groups.contains_key(&(3_600_000, "model", 3_600_000 * 5, "gpt-4.1".into())));
         let day = groups[&(86_400_000, "account_model", 0, "cred:1\u{1f}gpt-4.1".into())];
         assert_eq!((day.requests, day.errors, day.input_tokens), (2, 2, 14));
+    }
+
+    #[test]
+    fn cache_hits_count_their_saved_cost_and_are_not_errors() {
+        let mut hit = Trace::begin(Provider::Anthropic, "POST", "/v1/messages");
+        hit.started_at = chrono::DateTime::from_timestamp_millis(1_234).unwrap();
+        hit.outcome = Outcome::CacheHit;
+        hit.cost_usd = Some(0.0);
+        hit.cache_saved_usd = Some(0.25);
+        let mut miss = hit.clone();
+        miss.outcome = Outcome::Ok;
+        miss.cost_usd = Some(0.25);
+        miss.cache_saved_usd = None;
+        let mut r = Rollups::default();
+        r.add(&hit);
+        r.add(&hit);
+        r.add(&miss);
+        let groups: BTreeMap<GroupKey, &Sums> = r.groups().into_iter().collect();
+        let all = groups[&(60_000, "", 0, String::new())];
+        assert_eq!((all.requests, all.errors, all.cache_hits), (3, 0, 2));
+        assert!((all.cache_saved_usd - 0.5).abs() < 1e-12);
+        assert!((all.cost_usd - 0.25).abs() < 1e-12);
+        let by_outcome = groups[&(60_000, "outcome", 0, "cache_hit".into())];
+        assert_eq!(by_outcome.cache_hits, 2);
+        let stored = Row::merge(&(60_000, "", 0, String::new()), all, None);
+        let again = Row::merge(&(60_000, "", 0, String::new()), all, Some(stored));
+        assert_eq!(again.cache_hits, 4);
+        assert!((again.cache_saved_usd - 1.0).abs() < 1e-12);
     }
 
     #[test]

@@ -37,6 +37,8 @@ struct Exact {
     input_tokens: u64,
     durations: Vec<f64>,
     ttfts: Vec<f64>,
+    cache_hits: u64,
+    cache_saved_usd: f64,
 }
 
 fn check(got: &GroupStats, want: &mut Exact, what: &str) -> usize {
@@ -46,6 +48,14 @@ fn check(got: &GroupStats, want: &mut Exact, what: &str) -> usize {
         "{what}"
     );
     assert!((got.error_rate - want.errors as f64 / want.requests as f64).abs() < 1e-12);
+    assert_eq!(got.cache_hits, want.cache_hits, "{what}");
+    assert!((got.cache_hit_rate - want.cache_hits as f64 / want.requests as f64).abs() < 1e-12);
+    assert!(
+        (got.cache_saved_usd - want.cache_saved_usd).abs() < 1e-9,
+        "{what}: saved {} vs {}",
+        got.cache_saved_usd,
+        want.cache_saved_usd
+    );
     let qs = |p: &Percentiles| [(0.5, p.p50), (0.9, p.p90), (0.95, p.p95), (0.99, p.p99)];
     for (q, v) in qs(&got.duration_ms) {
         assert_close(v, &mut want.durations, q, &format!("{what} duration"));
@@ -92,6 +102,10 @@ fn exact_groups(
             e.input_tokens += t.usage.input_tokens.unwrap_or(0);
             e.durations.push(t.duration_ms);
             e.ttfts.extend(t.ttft_ms);
+            if t.outcome == Outcome::CacheHit {
+                e.cache_hits += 1;
+                e.cache_saved_usd += t.cache_saved_usd.unwrap_or(0.0);
+            }
         }
     }
     (buckets, totals)
@@ -165,6 +179,12 @@ async fn percentiles_match_exact_ones_within_two_percent() {
     )
     .await;
     assert!(checked > 30_000, "{checked} values compared");
+    let hits: u64 = traces
+        .iter()
+        .filter(|t| range.contains(t.started_at.timestamp_millis()))
+        .map(|t| u64::from(t.outcome == Outcome::CacheHit))
+        .sum();
+    assert!(hits > 100, "{hits} cache hits in the corpus");
 }
 
 #[tokio::test]

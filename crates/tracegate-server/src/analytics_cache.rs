@@ -32,7 +32,7 @@ impl Expiry<String, Entry> for PerEntryTtl {
 }
 
 #[derive(Debug, Default, Serialize)]
-pub struct CacheStats {
+pub struct AnalyticsCacheStats {
     pub hits: u64,
     pub misses: u64,
     pub entries: u64,
@@ -40,31 +40,31 @@ pub struct CacheStats {
 
 /// The cache. Cheap to clone.
 #[derive(Clone)]
-pub struct ResponseCache {
+pub struct AnalyticsCache {
     /// `None` when caching is off: every answer is computed.
     inner: Option<Cache<String, Entry>>,
     hits: Arc<AtomicU64>,
     misses: Arc<AtomicU64>,
 }
 
-impl std::fmt::Debug for ResponseCache {
+impl std::fmt::Debug for AnalyticsCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ResponseCache")
+        f.debug_struct("AnalyticsCache")
             .field("entries", &self.stats().entries)
             .finish()
     }
 }
 
-impl Default for ResponseCache {
+impl Default for AnalyticsCache {
     fn default() -> Self {
         Self::new(10_000)
     }
 }
 
-impl ResponseCache {
+impl AnalyticsCache {
     /// A cache of at most `max_entries` answers; 0 turns caching off.
     pub fn new(max_entries: u64) -> Self {
-        ResponseCache {
+        AnalyticsCache {
             inner: (max_entries > 0).then(|| {
                 Cache::builder()
                     .max_capacity(max_entries)
@@ -128,8 +128,8 @@ impl ResponseCache {
         Ok((v, false))
     }
 
-    pub fn stats(&self) -> CacheStats {
-        CacheStats {
+    pub fn stats(&self) -> AnalyticsCacheStats {
+        AnalyticsCacheStats {
             hits: self.hits.load(Ordering::Relaxed),
             misses: self.misses.load(Ordering::Relaxed),
             entries: self.inner.as_ref().map_or(0, Cache::entry_count),
@@ -144,7 +144,7 @@ mod tests {
 
     #[tokio::test]
     async fn hits_and_misses_are_counted_and_errors_not_cached() {
-        let c = ResponseCache::new(10);
+        let c = AnalyticsCache::new(10);
         let (v, hit) = c
             .get_or_compute::<(), _, _>("k".into(), RECENT_TTL, || async {
                 Ok(serde_json::json!(1))
@@ -171,7 +171,7 @@ mod tests {
 
     #[tokio::test]
     async fn entries_expire_after_their_own_ttl() {
-        let c = ResponseCache::new(10);
+        let c = AnalyticsCache::new(10);
         c.put(
             "short".into(),
             Arc::new(serde_json::json!(1)),
@@ -191,7 +191,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_zero_sized_cache_computes_every_time() {
-        let c = ResponseCache::new(0);
+        let c = AnalyticsCache::new(0);
         c.put("k".into(), Arc::new(serde_json::json!(1)), PAST_TTL)
             .await;
         assert!(c.get("k").await.is_none());
@@ -201,9 +201,9 @@ mod tests {
     #[test]
     fn past_ranges_live_longer() {
         let now = 1_000_000_000;
-        assert_eq!(ResponseCache::ttl_for(now, now), RECENT_TTL);
+        assert_eq!(AnalyticsCache::ttl_for(now, now), RECENT_TTL);
         assert_eq!(
-            ResponseCache::ttl_for(now - SETTLED_AFTER_MS - 1, now),
+            AnalyticsCache::ttl_for(now - SETTLED_AFTER_MS - 1, now),
             PAST_TTL
         );
     }
