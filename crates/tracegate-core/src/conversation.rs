@@ -11,8 +11,13 @@
 //! `cache_control`, thinking blocks, tool call ids, whitespace, string versus
 //! text-block content, and OpenAI system/developer messages.
 //!
+//! A tool call or result repeated with an id already seen in the request is
+//! dropped before hashing. A compacted continuation is linked by evidence: the
+//! answer whose [fingerprint](answer_fingerprint) its summary repeats.
+//!
 //! [`Linker`] is the in-memory reference implementation of the linking rules.
 
+mod fingerprint;
 mod linker;
 mod normalize;
 mod text;
@@ -27,9 +32,10 @@ use serde_json::Value;
 use crate::Provider;
 use normalize::{Message, Part, Role};
 
+pub use fingerprint::{answer_fingerprint, summary_shingles, AnswerFingerprint, SummaryShingles};
 pub use linker::{
-    LinkKind, LinkedTrace, Linker, TraceRef, CONTINUATION_WINDOW_MS, DEFAULT_MAX_AGE_MS,
-    DEFAULT_MAX_TRACES, RETRY_WINDOW_MS, TASK_WINDOW_MS,
+    Evidence, LinkKind, LinkedTrace, Linker, TraceRef, CONTINUATION_WINDOW_MS, DEFAULT_MAX_AGE_MS,
+    DEFAULT_MAX_TRACES, DEFAULT_TASK_WINDOW_MS, RETRY_WINDOW_MS,
 };
 pub use normalize::strip_reminders;
 pub use text::{new_user_text, response_text};
@@ -92,6 +98,20 @@ pub fn link_keys(provider: Provider, request_body: &Value) -> Option<LinkKeys> {
         first_user_text_hash: (!first_text.is_empty()).then(|| text_hash(&first_text)),
         single_user_message: n == 1 && messages[0].role == Role::User,
     })
+}
+
+/// The shingles of a compacted continuation's summary: of its first user
+/// message, when the request is a continuation candidate (it carries the
+/// continuation marker and has no parent of its own); `None` otherwise.
+pub fn continuation_summary(provider: Provider, request_body: &Value) -> Option<SummaryShingles> {
+    let messages = normalize::messages(provider, request_body);
+    if messages.len() >= 3 {
+        return None;
+    }
+    let first = messages.first().filter(|m| m.role == Role::User)?;
+    let text = first_text_of(first);
+    text.starts_with(CONTINUATION_MARKER)
+        .then(|| summary_shingles(&text))
 }
 
 /// Hashes of the `prompt` inputs of Task/Agent tool calls in a (reassembled)

@@ -5,6 +5,10 @@
 
 use serde_json::{json, Value};
 
+mod compaction;
+
+pub(super) use compaction::{big_claude_md, continuation_text, summary_answer};
+
 const MODEL: &str = "claude-sonnet-4-5-20250929";
 const CLAUDE_MD: &str = "<system-reminder>\nAs you answer the user's questions, you can use the following context:\n# claudeMd\nCodebase and user instructions are shown below.\n\nContents of /home/dev/shop/CLAUDE.md (project instructions, checked into the codebase):\n\nRun `cargo test` before committing.\n\n      IMPORTANT: this context may or may not be relevant to your tasks.\n</system-reminder>\n";
 const TODO_REMINDER: &str = "<system-reminder>\nThe TodoWrite tool hasn't been used recently. If you're working on tasks that would benefit from tracking progress, consider using the TodoWrite tool to track progress. This is just a gentle reminder - ignore if not applicable.\n</system-reminder>";

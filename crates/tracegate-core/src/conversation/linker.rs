@@ -1,30 +1,40 @@
 //! The reference linker: links traces into conversations over an in-memory,
-//! bounded window of recent traces. The store's SQL linking must give the same
-//! answers; the rules, tried in this order, are:
+//! bounded window of recent traces. The store links with it too; the rules,
+//! tried in this order, are:
 //!
 //! 1. **Retry.** An earlier trace with the same `self_hash` (same account
-//!    preferred, most recent first) is the same node: the trace joins that
-//!    trace's conversation as a [`LinkKind::Turn`] with the same parent and
-//!    branch. A request without a `parent_hash` (one or two messages) only counts
-//!    as a retry of a trace of the same account at most [`RETRY_WINDOW_MS`]
-//!    older, and not when a sub-task call (rule 4) was seen after that trace.
+//!    preferred, most recent first) is the same request sent again (an SDK
+//!    retry after a timeout, 429 or 5xx, or a resubmission): the trace is a
+//!    [`LinkKind::Retry`] in that trace's conversation and branch, and
+//!    `parent_trace` points at the first trace of that request (a retry of a
+//!    retry points at the original). A retry is a request of its conversation
+//!    but not a turn. A request without a `parent_hash` (one or two messages)
+//!    only counts as a retry of a trace of the same account at most
+//!    [`RETRY_WINDOW_MS`] older, and not when a sub-task call (rule 4) was seen
+//!    after that trace.
 //! 2. **Parent.** The most recent trace whose `self_hash` equals this
 //!    `parent_hash` (same account preferred) is the parent. If the parent node
 //!    (conversation + `self_hash`) has no child yet, or already has this very
 //!    continuation, the trace is a `Turn` on the parent's branch (or that
 //!    child's branch). Otherwise it diverges: a [`LinkKind::Branch`] with the
 //!    conversation's next branch number (1, 2, ...).
-//! 3. **Continuation.** A compacted continuation without a parent links to the
-//!    most recent trace of the same account at most [`CONTINUATION_WINDOW_MS`]
-//!    older that belongs to a main conversation (not a sub-task's) and is not a
-//!    one-off request (it has 3+ messages or is itself a continuation). It joins
-//!    that conversation on that trace's branch, with that trace as parent.
+//! 3. **Continuation.** Only a request with no parent of its own (no
+//!    `parent_hash`) whose first user message carries the continuation marker
+//!    is a continuation candidate; later turns of a compacted session link by
+//!    their message chain (rule 2). The candidate joins the conversation of the
+//!    trace whose answer its summary repeats (see `fingerprint`): of the same
+//!    account, at most [`CONTINUATION_WINDOW_MS`] older, best match first, then
+//!    most recent. It takes that trace's branch, with that trace as parent.
+//!    Without such evidence it starts its own conversation, still a
+//!    [`LinkKind::Continuation`], without a parent. Recency alone never links.
 //! 4. **Sub-task.** A single-user-message request whose first user text hash
-//!    equals a Task/Agent prompt hash of a trace at most [`TASK_WINDOW_MS`] older
-//!    (same account preferred, most recent first) is a [`LinkKind::SubTask`]. It
-//!    starts its own conversation (`conversation_id` = its own trace id, branch
-//!    0) and `parent_trace` points at the calling trace, so the sub-agent's turns
-//!    group together and the caller stays reachable.
+//!    equals a Task/Agent prompt hash of a trace at most the sub-task window
+//!    older ([`DEFAULT_TASK_WINDOW_MS`] unless set with
+//!    [`Linker::with_task_window_ms`]; same account preferred, most recent
+//!    first) is a [`LinkKind::SubTask`]. It starts its own conversation
+//!    (`conversation_id` = its own trace id, branch 0) and `parent_trace` points
+//!    at the calling trace, so the sub-agent's turns group together and the
+//!    caller stays reachable.
 //! 5. Otherwise a [`LinkKind::Root`]: a new conversation named after the trace.
 //!
 //! An absent account is an account of its own (all `None` traces share it).
@@ -33,6 +43,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
+use super::fingerprint::{AnswerFingerprint, SummaryShingles, MATCH_PERCENT};
 use super::{Hash, LinkKeys};
 
 /// Default number of recent traces the linker remembers.
@@ -41,8 +52,10 @@ pub const DEFAULT_MAX_TRACES: usize = 10_000;
 pub const DEFAULT_MAX_AGE_MS: i64 = 24 * 3_600_000;
 /// How far back a continuation looks for the conversation it continues: 24 h.
 pub const CONTINUATION_WINDOW_MS: i64 = 24 * 3_600_000;
-/// How far back a sub-task looks for the Task call that started it: 1 h.
-pub const TASK_WINDOW_MS: i64 = 3_600_000;
+/// How far back a sub-task looks for the Task call that started it, unless
+/// set otherwise: 24 h (a sub-agent may run for hours; its prompt is specific
+/// enough that a late match is still the right one).
+pub const DEFAULT_TASK_WINDOW_MS: i64 = 24 * 3_600_000;
 /// How far back a request of one or two messages counts as a retry: 15 min.
 pub const RETRY_WINDOW_MS: i64 = 15 * 60_000;
 
@@ -52,7 +65,7 @@ pub const RETRY_WINDOW_MS: i64 = 15 * 60_000;
 pub enum LinkKind {
     /// First trace of a new conversation.
     Root,
-    /// Next turn on the same branch (also a retry of an earlier request).
+    /// Next turn on the same branch.
     Turn,
     /// First trace of a new branch: it diverges from an existing child of its parent.
     Branch,
@@ -60,16 +73,19 @@ pub enum LinkKind {
     Continuation,
     /// Request of a sub-agent started by a Task/Agent call of its parent trace.
     SubTask,
+    /// The same request sent again: a request of the conversation, not a turn.
+    Retry,
 }
 
 impl LinkKind {
     /// All kinds, in declaration order.
-    pub const ALL: [LinkKind; 5] = [
+    pub const ALL: [LinkKind; 6] = [
         LinkKind::Root,
         LinkKind::Turn,
         LinkKind::Branch,
         LinkKind::Continuation,
         LinkKind::SubTask,
+        LinkKind::Retry,
     ];
 
     /// The name stored in columns and used in the API.
@@ -80,6 +96,7 @@ impl LinkKind {
             LinkKind::Branch => "branch",
             LinkKind::Continuation => "continuation",
             LinkKind::SubTask => "sub_task",
+            LinkKind::Retry => "retry",
         }
     }
 
@@ -109,14 +126,25 @@ pub struct LinkedTrace {
     pub kind: LinkKind,
 }
 
+/// What a trace brings besides its keys: evidence from its answer and, for a
+/// continuation candidate, from its summary.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Evidence<'a> {
+    /// The [`task_prompt_hashes`](super::task_prompt_hashes) of the answer.
+    pub task_prompts: &'a [Hash],
+    /// The [`answer_fingerprint`](super::answer_fingerprint) of the answer.
+    pub answer: Option<&'a AnswerFingerprint>,
+    /// The [`continuation_summary`](super::continuation_summary) of the request.
+    pub summary: Option<&'a SummaryShingles>,
+}
+
 struct Entry {
     trace_id: String,
     at_ms: i64,
     account: Option<String>,
     self_hash: Hash,
-    prefix_len: usize,
-    continuation: bool,
     task_prompts: Vec<Hash>,
+    answer: Option<AnswerFingerprint>,
     linked: LinkedTrace,
 }
 
@@ -138,6 +166,7 @@ struct Node {
 pub struct Linker {
     max_traces: usize,
     max_age_ms: i64,
+    task_window_ms: i64,
     next_seq: u64,
     entries: BTreeMap<u64, Entry>,
     by_self: HashMap<Hash, Vec<u64>>,
@@ -159,6 +188,7 @@ impl Linker {
         Linker {
             max_traces: max_traces.max(1),
             max_age_ms,
+            task_window_ms: DEFAULT_TASK_WINDOW_MS,
             next_seq: 0,
             entries: BTreeMap::new(),
             by_self: HashMap::new(),
@@ -166,6 +196,14 @@ impl Linker {
             conversations: HashMap::new(),
             nodes: HashMap::new(),
         }
+    }
+
+    /// The same linker with a sub-task window of `window_ms` (it remembers
+    /// traces at least that long).
+    pub fn with_task_window_ms(mut self, window_ms: i64) -> Self {
+        self.task_window_ms = window_ms.max(0);
+        self.max_age_ms = self.max_age_ms.max(self.task_window_ms);
+        self
     }
 
     /// Number of traces remembered.
@@ -179,26 +217,23 @@ impl Linker {
     }
 
     /// Links a trace, in the order traces are recorded, and remembers it.
-    /// `task_prompts` are the [`task_prompt_hashes`](super::task_prompt_hashes)
-    /// of this trace's response.
     pub fn link(
         &mut self,
         trace_id: &str,
         at_ms: i64,
         account: Option<&str>,
         keys: &LinkKeys,
-        task_prompts: &[Hash],
+        evidence: Evidence<'_>,
     ) -> LinkedTrace {
         self.evict(at_ms);
-        let (linked, child_of) = self.resolve(trace_id, at_ms, account, keys);
+        let (linked, child_of) = self.resolve(trace_id, at_ms, account, keys, evidence.summary);
         self.remember(Entry {
             trace_id: trace_id.to_owned(),
             at_ms,
             account: account.map(str::to_owned),
             self_hash: keys.self_hash,
-            prefix_len: keys.prefix_len,
-            continuation: keys.continuation,
-            task_prompts: task_prompts.to_vec(),
+            task_prompts: evidence.task_prompts.to_vec(),
+            answer: evidence.answer.cloned(),
             linked: linked.clone(),
         });
         if let Some(parent_hash) = child_of {
@@ -220,10 +255,11 @@ impl Linker {
         at_ms: i64,
         account: Option<&str>,
         keys: &LinkKeys,
+        summary: Option<&SummaryShingles>,
     ) -> (LinkedTrace, Option<Hash>) {
         let caller = match (keys.single_user_message, keys.first_user_text_hash) {
             (true, Some(h)) => self.pick(self.by_task.get(&h), account, false, |e| {
-                at_ms - e.at_ms <= TASK_WINDOW_MS
+                at_ms - e.at_ms <= self.task_window_ms
             }),
             _ => None,
         };
@@ -233,9 +269,17 @@ impl Linker {
         });
         if let Some(seq) = retry_of.filter(|s| caller.is_none_or(|c| c < *s)) {
             if let Some(e) = self.entries.get(&seq) {
+                let original = match (e.linked.kind, &e.linked.parent_trace) {
+                    (LinkKind::Retry, Some(p)) => p.clone(),
+                    _ => TraceRef {
+                        trace_id: e.trace_id.clone(),
+                    },
+                };
                 let linked = LinkedTrace {
-                    kind: LinkKind::Turn,
-                    ..e.linked.clone()
+                    conversation_id: e.linked.conversation_id.clone(),
+                    parent_trace: Some(original),
+                    branch: e.linked.branch,
+                    kind: LinkKind::Retry,
                 };
                 return (linked, None);
             }
@@ -265,18 +309,25 @@ impl Linker {
                 return (linked, Some(parent_hash));
             }
         }
-        if keys.continuation {
-            if let Some(t) = self.continued_trace(at_ms, account) {
-                let linked = LinkedTrace {
+        if keys.continuation && keys.parent_hash.is_none() {
+            let continued = summary.and_then(|s| self.continued_trace(at_ms, account, s));
+            let linked = match continued {
+                Some(t) => LinkedTrace {
                     conversation_id: t.linked.conversation_id.clone(),
                     parent_trace: Some(TraceRef {
                         trace_id: t.trace_id.clone(),
                     }),
                     branch: t.linked.branch,
                     kind: LinkKind::Continuation,
-                };
-                return (linked, None);
-            }
+                },
+                None => LinkedTrace {
+                    conversation_id: trace_id.to_owned(),
+                    parent_trace: None,
+                    branch: 0,
+                    kind: LinkKind::Continuation,
+                },
+            };
+            return (linked, None);
         }
         let (parent_trace, kind) = match caller.and_then(|s| self.entries.get(&s)) {
             Some(c) => (
@@ -320,17 +371,36 @@ impl Linker {
         other
     }
 
-    /// The trace a continuation continues (rule 3).
-    fn continued_trace(&self, at_ms: i64, account: Option<&str>) -> Option<&Entry> {
-        self.entries.values().rev().find(|e| {
-            e.account.as_deref() == account
-                && at_ms - e.at_ms <= CONTINUATION_WINDOW_MS
-                && (e.prefix_len >= 3 || e.continuation)
-                && !self
+    /// The trace a continuation continues (rule 3): the one whose answer its
+    /// summary contains best, the most recent of those.
+    fn continued_trace(
+        &self,
+        at_ms: i64,
+        account: Option<&str>,
+        summary: &SummaryShingles,
+    ) -> Option<&Entry> {
+        let mut best: Option<(usize, &Entry)> = None;
+        for e in self.entries.values().rev() {
+            if at_ms - e.at_ms > CONTINUATION_WINDOW_MS {
+                continue;
+            }
+            let Some(answer) = e.answer.as_ref() else {
+                continue;
+            };
+            if e.account.as_deref() != account
+                || self
                     .conversations
                     .get(&e.linked.conversation_id)
                     .is_some_and(|c| c.sub_task)
-        })
+            {
+                continue;
+            }
+            let percent = summary.contains_percent(answer);
+            if percent >= MATCH_PERCENT && best.is_none_or(|(p, _)| percent > p) {
+                best = Some((percent, e));
+            }
+        }
+        best.map(|(_, e)| e)
     }
 
     fn take_branch(&mut self, conversation_id: &str) -> u32 {

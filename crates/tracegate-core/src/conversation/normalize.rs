@@ -3,10 +3,15 @@
 //!
 //! What is removed: `<system-reminder>` blocks (whole blocks or inside text),
 //! `cache_control` members, thinking blocks, tool call ids, whitespace
-//! differences, system/developer messages (OpenAI) and empty messages. A string
+//! differences, system/developer messages (OpenAI) and empty messages. A tool
+//! call or tool result whose id was already seen earlier in the same request
+//! (a client resending a tool exchange) is dropped, for Anthropic
+//! `tool_use`/`tool_result` and OpenAI `tool_calls`/`tool_call_id` alike. A string
 //! `content` and a list of text blocks normalise alike, and consecutive messages
 //! of one role are merged (OpenAI `tool` messages count as user messages), so a
 //! turn is always one assistant message followed by one user message.
+
+use std::collections::HashSet;
 
 use serde_json::Value;
 
@@ -44,14 +49,40 @@ pub(crate) struct Message {
     pub parts: Vec<Part>,
 }
 
+/// Tool call and tool result ids seen so far in one request.
+#[derive(Default)]
+struct Seen {
+    calls: HashSet<String>,
+    results: HashSet<String>,
+}
+
+impl Seen {
+    /// False when `id` is a tool call id already seen (no id is never a repeat).
+    fn first_call(&mut self, id: Option<&Value>) -> bool {
+        match id.and_then(Value::as_str) {
+            Some(id) if !id.is_empty() => self.calls.insert(id.to_owned()),
+            _ => true,
+        }
+    }
+
+    /// False when `id` is a tool result id already seen.
+    fn first_result(&mut self, id: Option<&Value>) -> bool {
+        match id.and_then(Value::as_str) {
+            Some(id) if !id.is_empty() => self.results.insert(id.to_owned()),
+            _ => true,
+        }
+    }
+}
+
 /// Normalised messages of a request body; empty when it has none.
 pub(crate) fn messages(provider: Provider, body: &Value) -> Vec<Message> {
     let raw = body.get("messages").and_then(Value::as_array);
     let mut out: Vec<Message> = Vec::new();
+    let mut seen = Seen::default();
     for msg in raw.into_iter().flatten() {
         let parsed = match provider {
-            Provider::Anthropic => anthropic_message(msg),
-            Provider::Openai => openai_message(msg),
+            Provider::Anthropic => anthropic_message(msg, &mut seen),
+            Provider::Openai => openai_message(msg, &mut seen),
         };
         let Some(m) = parsed else { continue };
         if m.parts.is_empty() {
@@ -65,16 +96,25 @@ pub(crate) fn messages(provider: Provider, body: &Value) -> Vec<Message> {
     out
 }
 
-fn anthropic_message(msg: &Value) -> Option<Message> {
+fn anthropic_message(msg: &Value, seen: &mut Seen) -> Option<Message> {
     let role = match msg.get("role").and_then(Value::as_str)? {
         "user" => Role::User,
         "assistant" => Role::Assistant,
         _ => return None,
     };
-    Some(Message {
-        role,
-        parts: anthropic_content(msg.get("content")),
-    })
+    let parts = match msg.get("content") {
+        Some(Value::Array(blocks)) => blocks
+            .iter()
+            .filter(|b| match b.get("type").and_then(Value::as_str) {
+                Some("tool_use" | "server_tool_use") => seen.first_call(b.get("id")),
+                Some("tool_result") => seen.first_result(b.get("tool_use_id")),
+                _ => true,
+            })
+            .filter_map(anthropic_block)
+            .collect(),
+        other => anthropic_content(other),
+    };
+    Some(Message { role, parts })
 }
 
 /// Parts of an Anthropic `content`: a string or a list of blocks.
@@ -116,7 +156,7 @@ fn anthropic_block(block: &Value) -> Option<Part> {
     }
 }
 
-fn openai_message(msg: &Value) -> Option<Message> {
+fn openai_message(msg: &Value, seen: &mut Seen) -> Option<Message> {
     let role = msg.get("role").and_then(Value::as_str)?;
     match role {
         "user" => Some(Message {
@@ -130,7 +170,9 @@ fn openai_message(msg: &Value) -> Option<Message> {
             }
             let calls = msg.get("tool_calls").and_then(Value::as_array);
             for call in calls.into_iter().flatten() {
-                parts.push(openai_call(call.get("function").unwrap_or(call)));
+                if seen.first_call(call.get("id")) {
+                    parts.push(openai_call(call.get("function").unwrap_or(call)));
+                }
             }
             if let Some(call) = msg.get("function_call").filter(|v| v.is_object()) {
                 parts.push(openai_call(call));
@@ -142,10 +184,14 @@ fn openai_message(msg: &Value) -> Option<Message> {
         }
         "tool" | "function" => Some(Message {
             role: Role::User,
-            parts: vec![Part::ToolResult {
-                is_error: false,
-                content: openai_content(msg.get("content")),
-            }],
+            parts: if seen.first_result(msg.get("tool_call_id")) {
+                vec![Part::ToolResult {
+                    is_error: false,
+                    content: openai_content(msg.get("content")),
+                }]
+            } else {
+                Vec::new()
+            },
         }),
         _ => None,
     }

@@ -7,6 +7,7 @@ use super::fixtures::ClaudeCode;
 use super::*;
 
 mod agents;
+mod compaction;
 mod linear;
 mod noise;
 
@@ -45,7 +46,14 @@ impl Run {
         self.now += 5_000;
         let keys = link_keys(self.provider, request).expect("request has messages");
         let prompts = task_prompt_hashes(self.provider, response);
-        self.linker.link(id, self.now, account, &keys, &prompts)
+        let answer = answer_fingerprint(self.provider, response);
+        let summary = continuation_summary(self.provider, request);
+        let evidence = Evidence {
+            task_prompts: &prompts,
+            answer: answer.as_ref(),
+            summary: summary.as_ref(),
+        };
+        self.linker.link(id, self.now, account, &keys, evidence)
     }
 }
 

@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use super::*;
-use crate::conversation::fixtures::{ChatClient, ClaudeCode};
+use crate::conversation::fixtures::{continuation_text, summary_answer, ChatClient, ClaudeCode};
 
 #[test]
 fn compacted_continuation_joins_the_conversation_it_continues() {
@@ -12,8 +12,12 @@ fn compacted_continuation_joins_the_conversation_it_continues() {
     let turns = five_turns(&mut s);
     s.user("Your task is to create a detailed summary of the conversation so far, paying close attention to the user's explicit requests and your previous actions.");
     let compact = s.request();
-    let summary = "Analysis: the user reported a wrong cart total; the coupon discount was subtracted twice in src/cart.rs; fixed and a regression test was added.";
-    let compact_answer = s.reply(summary);
+    let summary = summary_answer(
+        "the coupon discount applied twice to the cart total",
+        "src/cart.rs",
+        "total() subtracted cart.discount() twice; the fix keeps a single subtraction",
+    );
+    let compact_answer = s.reply(&summary);
 
     let mut run = Run::new();
     for (i, (req, resp)) in turns.iter().enumerate() {
@@ -39,7 +43,7 @@ fn compacted_continuation_joins_the_conversation_it_continues() {
     );
 
     let mut next = ClaudeCode::new("11111111-2222-4333-8444-555555555555");
-    next.user(&format!("This session is being continued from a previous conversation that ran out of context. The conversation is summarized below:\n{summary}\nPlease continue the conversation from where we left it off without asking the user any further questions."));
+    next.user(&continuation_text(&summary));
     let c1 = next.request();
     let k = keys(&c1);
     assert!(k.continuation && k.single_user_message && k.parent_hash.is_none());
@@ -64,14 +68,14 @@ fn compacted_continuation_joins_the_conversation_it_continues() {
 
     // Another account, or a day later, starts afresh.
     let mut fresh = ClaudeCode::new("99999999-2222-4333-8444-555555555555");
-    fresh.user("This session is being continued from a previous conversation that ran out of context. Summary: something else.");
+    fresh.user(&continuation_text(&summary));
     let f1 = fresh.request();
     assert_link(
         &run.link("bob", BOB, &f1, &json!({})),
         "bob",
         None,
         0,
-        LinkKind::Root,
+        LinkKind::Continuation,
     );
     run.now += CONTINUATION_WINDOW_MS + 1;
     assert_link(
@@ -79,7 +83,7 @@ fn compacted_continuation_joins_the_conversation_it_continues() {
         "late",
         None,
         0,
-        LinkKind::Root,
+        LinkKind::Continuation,
     );
 }
 
@@ -115,15 +119,25 @@ fn continuation_skips_sub_task_conversations() {
         LinkKind::Turn,
     );
 
-    let mut next = ClaudeCode::new("33333333-2222-4333-8444-555555555555");
-    next.user(
-        "This session is being continued from a previous conversation that ran out of context.",
+    // The main session compacts while its sub-agent goes on.
+    let summary = summary_answer(
+        "the coupon discount applied twice to the cart total",
+        "src/cart.rs",
+        "two callers of discount() exist; only the cart total applied it twice",
     );
+    let (compact, compact_answer) = s.compact(&summary);
+    run.link("t7", ALICE, &compact, &compact_answer);
+    sub.tool_result("src/checkout.rs:40: cart.discount()");
+    let s3 = sub.request();
+    let s3a = sub.reply(&summary);
+    assert_eq!(run.link("s3", ALICE, &s3, &s3a).conversation_id, "s1");
+
+    let mut next = ClaudeCode::continued("33333333-2222-4333-8444-555555555555", &summary);
     let c1 = next.request();
     assert_link(
         &run.link("c1", ALICE, &c1, &json!({})),
         "t1",
-        Some("t6"),
+        Some("t7"),
         0,
         LinkKind::Continuation,
     );
@@ -169,13 +183,13 @@ fn task_call_starts_a_sub_task() {
         0,
         LinkKind::SubTask,
     );
-    // A retried sub-agent request joins the same sub-task.
+    // A retried sub-agent request joins the same sub-task, as a retry of it.
     assert_link(
         &run.link("s1-retry", ALICE, &s1, &s1a),
         "s1",
-        Some("m1"),
+        Some("s1"),
         0,
-        LinkKind::Turn,
+        LinkKind::Retry,
     );
     sub.tool_result("src/cart.rs:2\nsrc/checkout.rs:40");
     let s2 = sub.request();
@@ -208,7 +222,7 @@ fn task_call_starts_a_sub_task() {
         0,
         LinkKind::SubTask,
     );
-    // An unrelated one-message request is a root; so is the prompt more than an hour later.
+    // An unrelated one-message request is a root; so is the prompt after the sub-task window.
     let mut lone = ClaudeCode::new("66666666-2222-4333-8444-555555555555");
     lone.user("What does this repo do?");
     assert_link(
@@ -218,7 +232,7 @@ fn task_call_starts_a_sub_task() {
         0,
         LinkKind::Root,
     );
-    run.now += TASK_WINDOW_MS + RETRY_WINDOW_MS;
+    run.now += DEFAULT_TASK_WINDOW_MS + RETRY_WINDOW_MS;
     let late =
         ClaudeCode::sub_agent("77777777-2222-4333-8444-555555555555", TASK_PROMPT, false).request();
     assert_link(

@@ -128,9 +128,9 @@ fn editing_turn_three_makes_branches() {
     assert_link(
         &run.link("t3b-again", ALICE, &r3b, &none),
         "t1",
-        Some("t2"),
+        Some("t3b"),
         1,
-        LinkKind::Turn,
+        LinkKind::Retry,
     );
 }
 
@@ -149,9 +149,9 @@ fn retries_join_the_same_node() {
     assert_link(
         &run.link("t1b", ALICE, &turns[0].0, &turns[0].1),
         "t1",
-        None,
+        Some("t1"),
         0,
-        LinkKind::Turn,
+        LinkKind::Retry,
     );
     assert_link(
         &run.link("t2", ALICE, &turns[1].0, &none),
@@ -163,9 +163,9 @@ fn retries_join_the_same_node() {
     assert_link(
         &run.link("t2b", ALICE, &turns[1].0, &turns[1].1),
         "t1",
-        Some("t1b"),
+        Some("t2"),
         0,
-        LinkKind::Turn,
+        LinkKind::Retry,
     );
     // The next turn follows the latest copy and is not mistaken for a branch.
     assert_link(
@@ -186,9 +186,9 @@ fn retries_join_the_same_node() {
     assert_link(
         &run.link("bob3", BOB, &turns[2].0, &none),
         "t1",
-        Some("t2b"),
+        Some("t3"),
         0,
-        LinkKind::Turn,
+        LinkKind::Retry,
     );
     // An identical first message long after is a new conversation.
     run.now += RETRY_WINDOW_MS + 1;
