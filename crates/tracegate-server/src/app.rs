@@ -146,9 +146,15 @@ async fn not_found(uri: http::Uri) -> crate::error::ApiError {
 pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, ServeError> {
     let path = config.db.clone();
     let priority = config.writer_priority;
-    let store = tokio::task::spawn_blocking(move || SqliteStore::open_with(&path, priority))
-        .await
-        .map_err(|e| std::io::Error::other(e.to_string()))??;
+    let window_ms =
+        i64::try_from(config.subtask_window_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
+    let store = tokio::task::spawn_blocking(move || {
+        let store = SqliteStore::open_with(&path, priority)?;
+        store.set_subtask_window_ms(window_ms)?;
+        Ok::<_, tracegate_store::StoreError>(store)
+    })
+    .await
+    .map_err(|e| std::io::Error::other(e.to_string()))??;
     Ok(Arc::new(store))
 }
 

@@ -50,6 +50,9 @@ pub struct Config {
     pub api_cache_entries: u64,
     /// Bytes of model answers the response cache keeps in process; 0 turns it off.
     pub response_cache_bytes: u64,
+    /// How long after a Task/Agent tool call a request whose only message is that
+    /// call's prompt still counts as its sub-task.
+    pub subtask_window_secs: u64,
     /// Where requests go. Empty means the two public providers.
     pub upstreams: Vec<UpstreamConfig>,
     /// Price overrides in USD per million tokens, by model name.
@@ -81,6 +84,7 @@ impl Default for Config {
             stuck_after_secs: 300,
             api_cache_entries: 10_000,
             response_cache_bytes: 256 * 1024 * 1024,
+            subtask_window_secs: 24 * 3600,
             upstreams: Vec::new(),
             prices: HashMap::new(),
             access_log: true,
@@ -121,6 +125,7 @@ impl Config {
         "allowed_hosts",
         "allowed_origins",
         "response_cache_bytes",
+        "subtask_window_secs",
     ];
 
     /// `TRACEGATE_*` variables in the environment that are not settings (nor `TRACEGATE_CONFIG`
@@ -307,6 +312,17 @@ models = ["gpt-*", "o*"]
             .unwrap_err()
             .to_string();
         assert!(err.contains("gemini"), "{err}");
+    }
+
+    #[test]
+    fn subtask_window_is_a_setting() {
+        assert_eq!(Config::default().subtask_window_secs, 86_400);
+        let c = from_toml("subtask_window_secs = 3600\n").unwrap();
+        assert_eq!(c.subtask_window_secs, 3600);
+        let err = from_toml("subtask_window_secs = -1")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("subtask_window_secs"), "{err}");
     }
 
     #[test]

@@ -137,6 +137,13 @@ impl SqliteStore {
         self.inner.path.as_deref()
     }
 
+    /// Sets how long after a Task/Agent call a matching prompt still counts as
+    /// its sub-task (rebuilding the conversation linker). Blocking: call it at
+    /// startup or from a blocking thread.
+    pub fn set_subtask_window_ms(&self, window_ms: i64) -> Result<(), StoreError> {
+        self.inner.writer.lock().set_task_window_ms(window_ms)
+    }
+
     /// Moves the write-ahead log into the database file and truncates it.
     pub async fn checkpoint(&self) -> Result<(), StoreError> {
         self.with_writer(|c| {

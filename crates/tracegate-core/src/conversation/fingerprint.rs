@@ -30,7 +30,7 @@ pub const SAMPLE: usize = 32;
 /// Words an answer needs to get a fingerprint.
 pub const MIN_WORDS: usize = 64;
 /// Share of an answer's sample a continuation must contain to match it.
-pub const MATCH_PERCENT: usize = 60;
+pub const MATCH_PERCENT: usize = 70;
 
 /// The fingerprint of an answer: its smallest shingle hashes, ascending.
 #[derive(Debug, Clone, PartialEq, Eq)]

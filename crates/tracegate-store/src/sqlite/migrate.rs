@@ -71,6 +71,12 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../migrations/sqlite/0008_response_cache.sql"),
         step: None,
     },
+    Migration {
+        version: 9,
+        name: "answer_fingerprints",
+        sql: include_str!("../../migrations/sqlite/0009_answer_fingerprints.sql"),
+        step: None,
+    },
 ];
 
 /// Migration 4: day rollups for the days already stored.

@@ -14,7 +14,7 @@ mod links;
 mod rollups;
 
 use rusqlite::{params, Connection, Transaction, TransactionBehavior};
-use tracegate_core::conversation::{LinkedTrace, DEFAULT_MAX_TRACES};
+use tracegate_core::conversation::{LinkedTrace, DEFAULT_MAX_TRACES, DEFAULT_TASK_WINDOW_MS};
 use tracegate_core::Trace;
 
 use crate::body::{decompose_request, decompose_response, Decomposed, Encoder, ParsedBody};
@@ -89,6 +89,8 @@ pub(super) struct Writer {
     linker: Option<StoreLinker>,
     /// Traces the linker remembers.
     capacity: usize,
+    /// The linker's sub-task window.
+    task_window_ms: i64,
 }
 
 impl Writer {
@@ -96,20 +98,32 @@ impl Writer {
     pub(super) fn new(conn: Connection) -> Result<Writer, StoreError> {
         conn.pragma_update(None, "cache_size", -WRITER_CACHE_KIB)?;
         conn.pragma_update(None, "wal_autocheckpoint", AUTOCHECKPOINT_PAGES)?;
-        let linker = StoreLinker::rebuild(&conn, DEFAULT_MAX_TRACES)?;
+        let linker = StoreLinker::rebuild(&conn, DEFAULT_MAX_TRACES, DEFAULT_TASK_WINDOW_MS)?;
         Ok(Writer {
             conn,
             encoder: Encoder::new()?,
             linker: Some(linker),
             capacity: DEFAULT_MAX_TRACES,
+            task_window_ms: DEFAULT_TASK_WINDOW_MS,
         })
     }
 
     /// Makes the linker remember `capacity` traces, rebuilding it.
     #[cfg(test)]
     pub(super) fn set_linker_capacity(&mut self, capacity: usize) -> Result<(), StoreError> {
-        self.linker = Some(StoreLinker::rebuild(&self.conn, capacity)?);
+        self.linker = Some(StoreLinker::rebuild(
+            &self.conn,
+            capacity,
+            self.task_window_ms,
+        )?);
         self.capacity = capacity;
+        Ok(())
+    }
+
+    /// Sets the linker's sub-task window, rebuilding it.
+    pub(super) fn set_task_window_ms(&mut self, window_ms: i64) -> Result<(), StoreError> {
+        self.linker = Some(StoreLinker::rebuild(&self.conn, self.capacity, window_ms)?);
+        self.task_window_ms = window_ms;
         Ok(())
     }
 
@@ -117,13 +131,13 @@ impl Writer {
     pub(super) fn insert_batch(&mut self, batch: &Batch) -> Result<(), StoreError> {
         let mut linker = match self.linker.take() {
             Some(linker) => linker,
-            None => StoreLinker::rebuild(&self.conn, self.capacity)?,
+            None => StoreLinker::rebuild(&self.conn, self.capacity, self.task_window_ms)?,
         };
         let written = write(&mut self.conn, &mut linker, &mut self.encoder, batch);
         self.linker = match written {
             Ok(()) => Some(linker),
             // The linker may remember traces that were rolled back.
-            Err(_) => StoreLinker::rebuild(&self.conn, self.capacity)
+            Err(_) => StoreLinker::rebuild(&self.conn, self.capacity, self.task_window_ms)
                 .inspect_err(|e| tracing::warn!(error = %e, "rebuilding the conversation linker"))
                 .ok(),
         };

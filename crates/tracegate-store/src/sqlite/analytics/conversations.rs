@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use chrono::{DateTime, Utc};
 use rusqlite::types::{Type, Value};
 use rusqlite::{params, Connection, OptionalExtension, Row};
-use tracegate_core::conversation::{LinkKind, TASK_WINDOW_MS};
+use tracegate_core::conversation::{LinkKind, DEFAULT_TASK_WINDOW_MS};
 use tracegate_core::{Outcome, TraceId};
 use uuid::Uuid;
 
@@ -131,7 +131,8 @@ pub(super) fn tree(c: &Connection, id: TraceId) -> Result<Option<ConversationTre
                 params![
                     parents,
                     first.timestamp_millis(),
-                    last.timestamp_millis().saturating_add(TASK_WINDOW_MS)
+                    last.timestamp_millis()
+                        .saturating_add(DEFAULT_TASK_WINDOW_MS)
                 ],
                 trace,
             )?

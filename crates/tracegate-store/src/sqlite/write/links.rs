@@ -16,8 +16,8 @@ use std::collections::HashMap;
 use rusqlite::{params, Connection, Row, Transaction};
 use serde_json::Value;
 use tracegate_core::conversation::{
-    link_keys, task_prompt_hashes, Hash, LinkKeys, LinkKind, LinkedTrace, Linker,
-    DEFAULT_MAX_AGE_MS,
+    answer_fingerprint, continuation_summary, link_keys, task_prompt_hashes, AnswerFingerprint,
+    Evidence, Hash, LinkKeys, LinkKind, LinkedTrace, Linker, SummaryShingles, DEFAULT_MAX_AGE_MS,
 };
 use tracegate_core::Trace;
 use uuid::Uuid;
@@ -26,13 +26,17 @@ use super::conversations::Conversations;
 use crate::error::StoreError;
 
 /// Endpoints whose requests are linked into conversations.
-pub(crate) const LINKED_ENDPOINTS: [&str; 2] = ["/v1/messages", "/v1/chat/completions"];
+pub(super) const LINKED_ENDPOINTS: [&str; 2] = ["/v1/messages", "/v1/chat/completions"];
 
 /// What linking needs from a trace's bodies, computed before the write lock.
 #[derive(Debug, Clone)]
 pub(super) struct LinkInput {
     keys: LinkKeys,
     task_prompts: Vec<Hash>,
+    answer: Option<AnswerFingerprint>,
+    /// Only for a continuation candidate, and not stored: a rebuilt linker
+    /// maps the continuation's conversation back to the stored one.
+    summary: Option<SummaryShingles>,
 }
 
 impl LinkInput {
@@ -41,9 +45,28 @@ impl LinkInput {
         if !LINKED_ENDPOINTS.contains(&t.endpoint.as_str()) {
             return None;
         }
-        let keys = link_keys(t.provider, request?)?;
+        let request = request?;
+        let keys = link_keys(t.provider, request)?;
         let task_prompts = response.map_or_else(Vec::new, |r| task_prompt_hashes(t.provider, r));
-        Some(LinkInput { keys, task_prompts })
+        let answer = response.and_then(|r| answer_fingerprint(t.provider, r));
+        let summary = keys
+            .continuation
+            .then(|| continuation_summary(t.provider, request))
+            .flatten();
+        Some(LinkInput {
+            keys,
+            task_prompts,
+            answer,
+            summary,
+        })
+    }
+
+    fn evidence(&self) -> Evidence<'_> {
+        Evidence {
+            task_prompts: &self.task_prompts,
+            answer: self.answer.as_ref(),
+            summary: self.summary.as_ref(),
+        }
     }
 
     /// Records the keys of the trace at `rowid`.
@@ -51,9 +74,9 @@ impl LinkInput {
         let k = &self.keys;
         let prompts = (!self.task_prompts.is_empty()).then(|| self.task_prompts.concat());
         tx.prepare_cached(
-            "INSERT INTO trace_links (trace_rowid, self_hash, parent_hash, prefix_len,
-                 continuation, first_user_hash, single_user, task_prompts)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            "INSERT OR REPLACE INTO trace_links (trace_rowid, self_hash, parent_hash, prefix_len,
+                 continuation, first_user_hash, single_user, task_prompts, answer_fingerprint)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         )?
         .execute(params![
             rowid,
@@ -64,6 +87,7 @@ impl LinkInput {
             k.first_user_text_hash.as_ref().map(|h| &h[..]),
             k.single_user_message,
             prompts,
+            self.answer.as_ref().map(AnswerFingerprint::to_bytes),
         ])?;
         Ok(())
     }
@@ -88,25 +112,41 @@ struct Remembered {
 }
 
 impl StoreLinker {
-    /// A linker remembering up to `capacity` traces, rebuilt from the newest
-    /// `capacity` linked traces of the database (it forgets those beyond its
-    /// age limit itself, as it did when they were first linked).
-    pub(super) fn rebuild(c: &Connection, capacity: usize) -> Result<StoreLinker, StoreError> {
+    /// A linker remembering up to `capacity` traces, with a sub-task window
+    /// of `task_window_ms`, rebuilt from the newest `capacity` linked traces of
+    /// the database (it forgets those beyond its age limit itself, as it did
+    /// when they were first linked).
+    pub(super) fn rebuild(
+        c: &Connection,
+        capacity: usize,
+        task_window_ms: i64,
+    ) -> Result<StoreLinker, StoreError> {
+        StoreLinker::rebuild_before(c, capacity, task_window_ms, i64::MAX)
+    }
+
+    /// [`StoreLinker::rebuild`] from the traces stored before row `before_rowid` only.
+    pub(super) fn rebuild_before(
+        c: &Connection,
+        capacity: usize,
+        task_window_ms: i64,
+        before_rowid: i64,
+    ) -> Result<StoreLinker, StoreError> {
         let mut out = StoreLinker {
-            linker: Linker::new(capacity, DEFAULT_MAX_AGE_MS),
+            linker: Linker::new(capacity, DEFAULT_MAX_AGE_MS).with_task_window_ms(task_window_ms),
             renamed: HashMap::new(),
             conversations: HashMap::new(),
         };
         let mut stmt = c.prepare(
             "SELECT t.id, t.ts, t.account, t.conversation_id, t.branch,
                     l.self_hash, l.parent_hash, l.prefix_len, l.continuation,
-                    l.first_user_hash, l.single_user, l.task_prompts
-             FROM (SELECT * FROM trace_links ORDER BY trace_rowid DESC LIMIT ?1) AS l
+                    l.first_user_hash, l.single_user, l.task_prompts, l.answer_fingerprint
+             FROM (SELECT * FROM trace_links WHERE trace_rowid < ?2
+                   ORDER BY trace_rowid DESC LIMIT ?1) AS l
              JOIN traces AS t ON t.rowid = l.trace_rowid
              ORDER BY l.trace_rowid",
         )?;
         let limit = i64::try_from(capacity).unwrap_or(i64::MAX);
-        let mut rows = stmt.query([limit])?;
+        let mut rows = stmt.query(params![limit, before_rowid])?;
         let mut skipped = 0usize;
         while let Some(row) = rows.next()? {
             let Some(r) = remembered(row)? else {
@@ -118,7 +158,7 @@ impl StoreLinker {
                 r.at_ms,
                 r.account.as_deref(),
                 &r.input.keys,
-                &r.input.task_prompts,
+                r.input.evidence(),
             );
             let rebuilt = (linked.conversation_id, linked.branch);
             if let Some(stored) = r.stored.filter(|s| *s != rebuilt) {
@@ -150,7 +190,7 @@ impl StoreLinker {
             at_ms,
             t.account.as_deref(),
             &input.keys,
-            &input.task_prompts,
+            input.evidence(),
         );
         let rebuilt = (linked.conversation_id.clone(), linked.branch);
         if let Some((conversation, branch)) = self.renamed.get(&rebuilt) {
@@ -211,6 +251,11 @@ fn remembered(row: &Row<'_>) -> Result<Option<Remembered>, StoreError> {
     let Ok(prefix_len) = usize::try_from(row.get::<_, i64>(7)?) else {
         return Ok(None);
     };
+    let answer: Option<Vec<u8>> = row.get(12)?;
+    let answer = match answer.map(|b| AnswerFingerprint::from_bytes(&b)) {
+        Some(None) => return Ok(None),
+        other => other.flatten(),
+    };
     Ok(Some(Remembered {
         trace_id: id.to_string(),
         at_ms: row.get(1)?,
@@ -226,6 +271,8 @@ fn remembered(row: &Row<'_>) -> Result<Option<Remembered>, StoreError> {
                 single_user_message: row.get(10)?,
             },
             task_prompts,
+            answer,
+            summary: None,
         },
     }))
 }

@@ -16,7 +16,8 @@ use chrono::{DateTime, Duration, Utc};
 use rusqlite::{Connection, OptionalExtension};
 use serde_json::{json, Value};
 use tracegate_core::conversation::{
-    link_keys, task_prompt_hashes, LinkKind, LinkedTrace, Linker, TraceRef,
+    answer_fingerprint, continuation_summary, link_keys, task_prompt_hashes, Evidence, LinkKind,
+    LinkedTrace, Linker, TraceRef,
 };
 use tracegate_core::{Outcome, Provider, Trace};
 
@@ -120,13 +121,25 @@ pub(super) fn reference(linker: &mut Linker, traces: &[Trace]) -> Vec<Option<Lin
             if !LINKED_ENDPOINTS.contains(&t.endpoint.as_str()) {
                 return None;
             }
-            let keys = link_keys(t.provider, &json_of(&t.request_body)?)?;
-            let prompts = json_of(&t.response_body)
-                .map(|r| task_prompt_hashes(t.provider, &r))
+            let request = json_of(&t.request_body)?;
+            let keys = link_keys(t.provider, &request)?;
+            let response = json_of(&t.response_body);
+            let prompts = response
+                .as_ref()
+                .map(|r| task_prompt_hashes(t.provider, r))
                 .unwrap_or_default();
+            let answer = response
+                .as_ref()
+                .and_then(|r| answer_fingerprint(t.provider, r));
+            let summary = continuation_summary(t.provider, &request);
+            let evidence = Evidence {
+                task_prompts: &prompts,
+                answer: answer.as_ref(),
+                summary: summary.as_ref(),
+            };
             let id = t.id.to_string();
             let at = t.started_at.timestamp_millis();
-            Some(linker.link(&id, at, t.account.as_deref(), &keys, &prompts))
+            Some(linker.link(&id, at, t.account.as_deref(), &keys, evidence))
         })
         .collect()
 }
