@@ -14,7 +14,7 @@ pub mod store;
 pub mod conformance;
 
 pub use error::StoreError;
-pub use model::{StorageStats, TraceDetail, TraceSummary};
+pub use model::{RelinkReport, StorageStats, TraceDetail, TraceSummary};
 pub use sqlite::{SqliteStore, WriterPriority};
 pub use store::TraceStore;
 

@@ -205,3 +205,14 @@ mod tests {
         assert_eq!(body_value(b""), serde_json::Value::Null);
     }
 }
+
+/// What `relink` did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct RelinkReport {
+    /// Traces looked at.
+    pub traces: u64,
+    /// Traces whose link changed.
+    pub changed: u64,
+    /// Conversations recomputed.
+    pub conversations: u64,
+}

@@ -30,7 +30,7 @@ use tracegate_core::feedback::Feedback;
 use tracegate_core::{Trace, TraceId};
 
 use crate::error::StoreError;
-use crate::model::{StorageStats, TraceDetail, TraceSummary};
+use crate::model::{RelinkReport, StorageStats, TraceDetail, TraceSummary};
 use crate::store::TraceStore;
 
 /// How long a connection waits for a lock before reporting the store busy.
@@ -142,6 +142,19 @@ impl SqliteStore {
     /// startup or from a blocking thread.
     pub fn set_subtask_window_ms(&self, window_ms: i64) -> Result<(), StoreError> {
         self.inner.writer.lock().set_task_window_ms(window_ms)
+    }
+
+    /// Recomputes the conversation links of the traces started at or after
+    /// `since_ms` (every trace with `None`) under the current linking rules,
+    /// and the conversations they belong to. `progress(done, total)` is called
+    /// as traces are relinked. Blocking; writes wait for it. A gateway running
+    /// on the same database keeps its own linker: restart it afterwards.
+    pub fn relink(
+        &self,
+        since_ms: Option<i64>,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<RelinkReport, StoreError> {
+        self.inner.writer.lock().relink(since_ms, progress)
     }
 
     /// Moves the write-ahead log into the database file and truncates it.

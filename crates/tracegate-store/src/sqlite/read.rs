@@ -69,7 +69,7 @@ pub(super) fn get(c: &Connection, id: TraceId) -> Result<Option<TraceDetail>, St
 }
 
 /// Rebuilds one body from its stored skeleton; null when there was none.
-fn body(
+pub(super) fn body(
     c: &Connection,
     (codec, data): (Option<i64>, Option<Vec<u8>>),
 ) -> Result<Value, StoreError> {

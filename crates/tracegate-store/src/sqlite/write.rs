@@ -11,6 +11,7 @@ mod bodies;
 mod conversations;
 mod fts;
 mod links;
+mod relink;
 mod rollups;
 
 use rusqlite::{params, Connection, Transaction, TransactionBehavior};
@@ -127,6 +128,29 @@ impl Writer {
         Ok(())
     }
 
+    /// Recomputes the links of the traces started at or after `since_ms` (see
+    /// `relink`), then rebuilds the linker from the result.
+    pub(super) fn relink(
+        &mut self,
+        since_ms: Option<i64>,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<crate::model::RelinkReport, StoreError> {
+        self.linker = None;
+        let report = relink::relink(
+            &mut self.conn,
+            self.capacity,
+            self.task_window_ms,
+            since_ms,
+            progress,
+        )?;
+        self.linker = Some(StoreLinker::rebuild(
+            &self.conn,
+            self.capacity,
+            self.task_window_ms,
+        )?);
+        Ok(report)
+    }
+
     /// Writes every trace of the batch in one transaction, or none of them.
     pub(super) fn insert_batch(&mut self, batch: &Batch) -> Result<(), StoreError> {
         let mut linker = match self.linker.take() {
@@ -157,7 +181,13 @@ fn write(
         let linked = p
             .link
             .as_ref()
-            .map(|input| linker.link(&tx, &p.trace, &p.id, input, &conversations))
+            .map(|input| {
+                let at = (
+                    p.trace.started_at.timestamp_millis(),
+                    p.trace.account.as_deref(),
+                );
+                linker.link(&tx, at, &p.id, input, &conversations)
+            })
             .transpose()?;
         let rowid = insert_trace(&tx, &p.trace, linked.as_ref())?;
         bodies::store(&tx, enc, rowid, p.request.as_ref(), p.response.as_ref())?;

@@ -93,6 +93,32 @@ impl Conversations {
         }
     }
 
+    /// Notes that a conversation has `branch` (for [`Conversations::next_branch`]
+    /// only: such a batch is not flushed).
+    pub(super) fn note_branch(&mut self, id: &str, branch: u32) {
+        let branches = i64::from(branch) + 1;
+        match self.pending.get_mut(id) {
+            Some(t) => t.branches = t.branches.max(branches),
+            None => {
+                let t = Totals {
+                    account: None,
+                    first_ts: 0,
+                    last_ts: 0,
+                    latest_trace: String::new(),
+                    requests: 0,
+                    branches,
+                    input_tokens: 0,
+                    output_tokens: 0,
+                    cache_read_tokens: 0,
+                    cache_write_tokens: 0,
+                    cost_usd: None,
+                    models: BTreeSet::new(),
+                };
+                self.pending.insert(id.to_owned(), t);
+            }
+        }
+    }
+
     /// The next free branch number of a conversation: after those stored and
     /// those of this batch.
     pub(super) fn next_branch(&self, tx: &Transaction<'_>, id: &str) -> Result<u32, StoreError> {

@@ -19,7 +19,7 @@ use tracegate_core::conversation::{
     answer_fingerprint, continuation_summary, link_keys, task_prompt_hashes, AnswerFingerprint,
     Evidence, Hash, LinkKeys, LinkKind, LinkedTrace, Linker, SummaryShingles, DEFAULT_MAX_AGE_MS,
 };
-use tracegate_core::Trace;
+use tracegate_core::{Provider, Trace};
 use uuid::Uuid;
 
 use super::conversations::Conversations;
@@ -42,16 +42,26 @@ pub(super) struct LinkInput {
 impl LinkInput {
     /// The keys of a trace of a linked endpoint whose request has messages.
     pub(super) fn of(t: &Trace, request: Option<&Value>, response: Option<&Value>) -> Option<Self> {
-        if !LINKED_ENDPOINTS.contains(&t.endpoint.as_str()) {
+        LinkInput::from_parts(t.provider, &t.endpoint, request, response)
+    }
+
+    /// [`LinkInput::of`] from a trace's provider, endpoint and bodies.
+    pub(super) fn from_parts(
+        provider: Provider,
+        endpoint: &str,
+        request: Option<&Value>,
+        response: Option<&Value>,
+    ) -> Option<Self> {
+        if !LINKED_ENDPOINTS.contains(&endpoint) {
             return None;
         }
         let request = request?;
-        let keys = link_keys(t.provider, request)?;
-        let task_prompts = response.map_or_else(Vec::new, |r| task_prompt_hashes(t.provider, r));
-        let answer = response.and_then(|r| answer_fingerprint(t.provider, r));
+        let keys = link_keys(provider, request)?;
+        let task_prompts = response.map_or_else(Vec::new, |r| task_prompt_hashes(provider, r));
+        let answer = response.and_then(|r| answer_fingerprint(provider, r));
         let summary = keys
             .continuation
-            .then(|| continuation_summary(t.provider, request))
+            .then(|| continuation_summary(provider, request))
             .flatten();
         Some(LinkInput {
             keys,
@@ -179,19 +189,14 @@ impl StoreLinker {
     pub(super) fn link(
         &mut self,
         tx: &Transaction<'_>,
-        t: &Trace,
+        (at_ms, account): (i64, Option<&str>),
         trace_id: &str,
         input: &LinkInput,
         pending: &Conversations,
     ) -> Result<LinkedTrace, StoreError> {
-        let at_ms = t.started_at.timestamp_millis();
-        let mut linked = self.linker.link(
-            trace_id,
-            at_ms,
-            t.account.as_deref(),
-            &input.keys,
-            input.evidence(),
-        );
+        let mut linked = self
+            .linker
+            .link(trace_id, at_ms, account, &input.keys, input.evidence());
         let rebuilt = (linked.conversation_id.clone(), linked.branch);
         if let Some((conversation, branch)) = self.renamed.get(&rebuilt) {
             linked.conversation_id.clone_from(conversation);
