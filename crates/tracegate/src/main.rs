@@ -5,6 +5,7 @@ mod client;
 mod demo;
 mod mock;
 mod prices;
+mod relink;
 mod serve;
 mod shutdown;
 
@@ -36,6 +37,8 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Print the model prices in effect (built-in list and config overrides).
     Prices(prices::PricesArgs),
+    /// Recompute the conversation links of stored traces under the current rules.
+    Relink(relink::RelinkArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -48,6 +51,7 @@ fn main() -> anyhow::Result<()> {
     let config = match &command {
         Command::Serve(args) => Some(args.config()?),
         Command::Migrate(args) => Some(args.config()?),
+        Command::Relink(args) => Some(args.config()?),
         _ => None,
     };
     let format = match &config {
@@ -62,7 +66,8 @@ fn main() -> anyhow::Result<()> {
         match (command, config) {
             (Command::Serve(_), Some(config)) => serve::run(config).await,
             (Command::Migrate(_), Some(config)) => serve::migrate(config).await,
-            (Command::Serve(_) | Command::Migrate(_), None) => {
+            (Command::Relink(args), Some(config)) => relink::run(args, config).await,
+            (Command::Serve(_) | Command::Migrate(_) | Command::Relink(_), None) => {
                 anyhow::bail!("no configuration loaded")
             }
             (Command::MockUpstream(args), _) => mock::run(args).await,
