@@ -24,6 +24,11 @@ pub const HEADER_LATENCY_MS: &str = "x-mock-latency-ms";
 pub const HEADER_ERROR_AFTER: &str = "x-mock-error-after";
 /// Header overriding the `retry-after` seconds sent with 429 answers.
 pub const HEADER_RETRY_AFTER: &str = "x-mock-retry-after";
+/// Header limiting `x-mock-status` to the first N requests that carry the same
+/// [`HEADER_FAIL_KEY`]: later ones are answered normally, as an SDK retry would be.
+pub const HEADER_FAIL_FIRST: &str = "x-mock-fail-first";
+/// Header naming the requests [`HEADER_FAIL_FIRST`] counts together (absent: one shared key).
+pub const HEADER_FAIL_KEY: &str = "x-mock-fail-key";
 /// Header whose JSON object's members are written over the answer's `usage` object (in a
 /// stream: the last usage an Anthropic `message_delta` or OpenAI usage chunk reports), to
 /// play a provider that reports odd usage: `{"output_tokens": 18446744073709551615}`.
@@ -78,6 +83,8 @@ pub(crate) struct RequestParams {
     pub inter_token: Duration,
     pub output_tokens: u32,
     pub forced_status: Option<StatusCode>,
+    /// With `forced_status`: only the first `n` requests of this key fail.
+    pub fail_first: Option<(String, u64)>,
     pub error_after: Option<u32>,
     pub retry_after_secs: u64,
     pub tool_use: Option<crate::tool_use::ToolUse>,
@@ -100,6 +107,10 @@ impl RequestParams {
             inter_token: delay(HEADER_INTER_TOKEN_MS, cfg.inter_token_ms),
             output_tokens,
             forced_status: header_u64(headers, HEADER_STATUS).and_then(error_status),
+            fail_first: header_u64(headers, HEADER_FAIL_FIRST).map(|n| {
+                let key = headers.get(HEADER_FAIL_KEY).and_then(|v| v.to_str().ok());
+                (key.unwrap_or("").chars().take(128).collect(), n)
+            }),
             error_after: header_u64(headers, HEADER_ERROR_AFTER)
                 .map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
             retry_after_secs: header_u64(headers, HEADER_RETRY_AFTER).unwrap_or(1),
@@ -161,6 +172,7 @@ mod tests {
         assert_eq!(params.inter_token, Duration::from_millis(3));
         assert_eq!(params.output_tokens, 9);
         assert_eq!(params.forced_status, None);
+        assert_eq!(params.fail_first, None);
         assert_eq!(params.error_after, None);
         assert_eq!(params.retry_after_secs, 1);
         assert_eq!(params.usage_override, None);

@@ -7,7 +7,9 @@
 //!
 //! Per-request `x-mock-*` headers override the [`MockConfig`]:
 //! `x-mock-status`, `x-mock-output-tokens`, `x-mock-ttft-ms`, `x-mock-inter-token-ms`,
-//! `x-mock-latency-ms`, `x-mock-error-after`, `x-mock-retry-after` and
+//! `x-mock-latency-ms`, `x-mock-error-after`, `x-mock-retry-after`,
+//! `x-mock-fail-first: N` (with `x-mock-status`: only the first N requests carrying the
+//! same `x-mock-fail-key` fail, so an SDK's retry succeeds) and
 //! `x-mock-usage-override` (a JSON object written over the answer's `usage`); and
 //! `x-mock-tool-use: {"name":"Task","input":{"prompt":"..."}}` ends the answer with that tool
 //! call (an Anthropic `tool_use` block, OpenAI `tool_calls`), streamed or not.

@@ -1,7 +1,9 @@
 //! State shared by all handlers of one mock instance.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::sync::Mutex;
 
 use axum::http::{HeaderMap, StatusCode};
 
@@ -23,7 +25,12 @@ pub(crate) struct Shared {
     /// System fingerprint reported in OpenAI responses.
     pub fingerprint: String,
     active_streams: AtomicUsize,
+    /// Requests seen per `x-mock-fail-key`, for `x-mock-fail-first`.
+    attempts: Mutex<HashMap<String, u64>>,
 }
+
+/// Most `x-mock-fail-key` values counted at once; beyond, the counts start over.
+const MAX_FAIL_KEYS: usize = 10_000;
 
 impl Shared {
     /// Fresh state for `cfg`.
@@ -45,6 +52,7 @@ impl Shared {
             log,
             fingerprint,
             active_streams: AtomicUsize::new(0),
+            attempts: Mutex::new(HashMap::new()),
         }
     }
 
@@ -56,11 +64,29 @@ impl Shared {
     /// The error status a generation request must be answered with, if any:
     /// a forced status, else an injected one with probability `error_rate`.
     pub fn pick_error(&self, params: &RequestParams) -> Option<StatusCode> {
-        params.forced_status.or_else(|| {
+        let forced = params.forced_status.filter(|_| match &params.fail_first {
+            Some((key, n)) => self.attempt(key) <= *n,
+            None => true,
+        });
+        forced.or_else(|| {
             self.ids
                 .chance(self.cfg.error_rate)
                 .then(|| self.cfg.injected_status())
         })
+    }
+
+    /// Counts one more request of `key` and returns how many there were.
+    fn attempt(&self, key: &str) -> u64 {
+        let mut attempts = match self.attempts.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if attempts.len() >= MAX_FAIL_KEYS && !attempts.contains_key(key) {
+            attempts.clear();
+        }
+        let n = attempts.entry(key.to_owned()).or_insert(0);
+        *n += 1;
+        *n
     }
 
     /// Marks a stream generator as running until the guard is dropped.

@@ -189,6 +189,28 @@ async fn forced_errors_use_anthropic_bodies() {
 }
 
 #[tokio::test]
+async fn fail_first_fails_only_the_first_requests_of_a_key() {
+    let app = app();
+    let with = |key: &'static str| {
+        [
+            HEADERS,
+            &[
+                ("x-mock-status", "529"),
+                ("x-mock-fail-first", "2"),
+                ("x-mock-fail-key", key),
+            ],
+        ]
+        .concat()
+    };
+    let mut statuses = Vec::new();
+    for key in ["a", "a", "b", "a", "b", "b", "a"] {
+        let r = send(&app, post("/v1/messages", ANTHROPIC_BODY, &with(key))).await;
+        statuses.push(r.status.as_u16());
+    }
+    assert_eq!(statuses, [529, 529, 529, 200, 529, 200, 200]);
+}
+
+#[tokio::test]
 async fn error_rate_injects_the_configured_status() {
     let always = crate::router(MockConfig {
         error_rate: 1.0,
