@@ -16,7 +16,9 @@ CLAUDE = Path(__file__).resolve().parents[1] / "claude-code" / "node_modules" / 
 DUMMY_KEY = "sk-ant-claude-code-e2e-dummy"
 
 
-def run_claude(gateway: Gateway, home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def run_claude(
+    gateway: Gateway, home: Path, *args: str, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {
         k: v
         for k, v in os.environ.items()
@@ -31,7 +33,7 @@ def run_claude(gateway: Gateway, home: Path, *args: str) -> subprocess.Completed
     )
     return subprocess.run(
         [str(CLAUDE), "-p", *args],
-        cwd=home,
+        cwd=cwd or home,
         env=env,
         capture_output=True,
         text=True,
@@ -80,3 +82,52 @@ def test_two_turns_of_claude_code_are_traced_and_linked(start_gateway: StartGate
     tree = convo.json()
     assert tree["requests"] >= 2 and tree["trace_count"] >= 2, tree
     assert newest["id"] in json.dumps(tree["tree"]), tree
+
+
+def test_two_concurrent_claude_code_sessions_form_two_conversations(
+    start_gateway: StartGateway, tmp_path: Path
+) -> None:
+    """Two sessions of one account in separate working directories, their turns interleaved
+    (`-p`, then `-p --continue`): each second turn joins its own session's conversation."""
+    assert CLAUDE.exists(), f"{CLAUDE} missing: scripts/test installs it with npm"
+    gateway = start_gateway()
+    home = tmp_path / "home"
+    home.mkdir()
+    dirs = {name: home / f"project-{name}" for name in ("a", "b")}
+    for d in dirs.values():
+        d.mkdir()
+    prompts = {
+        ("a", 1): "Session A: what is a coupon? Answer briefly.",
+        ("b", 1): "Session B: what is an invoice? Answer briefly.",
+        ("a", 2): "Session A again: and a discount?",
+        ("b", 2): "Session B again: and a receipt?",
+    }
+    for (name, n), prompt in prompts.items():
+        args = (prompt,) if n == 1 else ("--continue", prompt)
+        done = run_claude(gateway, home, *args, cwd=dirs[name])
+        assert done.returncode == 0, done.stderr + done.stdout
+
+    def main_request(name: str, n: int) -> dict:
+        """The main-loop request of turn `n` of session `name`: the one with the most messages."""
+        found = []
+        for t in gateway.traces(limit=100):
+            if t["endpoint"] != "/v1/messages":
+                continue
+            detail = gateway.trace(t["id"])
+            text = json.dumps(detail["request_body"].get("messages", []))
+            if prompts[(name, n)] in text and (n == 2 or prompts[(name, 2)] not in text):
+                found.append(detail)
+        assert found, f"no request of session {name} turn {n}"
+        return max(found, key=lambda d: len(d["request_body"]["messages"]))
+
+    turns = {key: main_request(*key) for key in prompts}
+    for name in ("a", "b"):
+        first, second = turns[(name, 1)], turns[(name, 2)]
+        assert second["link_kind"] == "turn", (name, second["link_kind"])
+        assert second["conversation_id"] == first["conversation_id"], name
+    assert turns[("a", 2)]["conversation_id"] != turns[("b", 2)]["conversation_id"]
+    for name, other in (("a", "b"), ("b", "a")):
+        convo = json.dumps(gateway.get(f"/api/v1/conversations/{turns[(name, 2)]['conversation_id']}").json())
+        assert turns[(name, 1)]["id"] in convo and turns[(name, 2)]["id"] in convo, name
+        for n in (1, 2):
+            assert turns[(other, n)]["id"] not in convo, f"session {other} inside {name}'s conversation"
