@@ -42,7 +42,7 @@ pub struct TraceSummary {
     pub parent_id: Option<String>,
     /// Branch number within the conversation (0 is the first).
     pub branch: Option<u32>,
-    /// How the trace was linked: root, turn, branch, continuation or sub_task.
+    /// How the trace was linked: root, turn, branch, continuation, sub_task or retry.
     pub link_kind: Option<String>,
     /// For a `cache_hit`: what the cached answer would have cost upstream (`cost_usd` is 0).
     pub cache_saved_usd: Option<f64>,

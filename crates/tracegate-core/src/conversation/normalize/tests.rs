@@ -148,3 +148,36 @@ fn odd_shapes_do_not_panic() {
         vec![Part::Other("1".into()), Part::Text("raw".into())]
     );
 }
+
+#[test]
+fn repeated_tool_calls_and_results_are_dropped_by_id() {
+    let call = json!({ "role": "assistant", "content": [
+        { "type": "text", "text": "Reading." },
+        { "type": "tool_use", "id": "toolu_1", "name": "Read", "input": { "file_path": "a.rs" } }
+    ] });
+    let result = json!({ "role": "user", "content": [
+        { "type": "tool_result", "tool_use_id": "toolu_1", "content": "fn a() {}" }
+    ] });
+    let once = anthropic(json!([{ "role": "user", "content": "go" }, call, result]));
+    let twice = anthropic(json!([{ "role": "user", "content": "go" }, call, result, call, result]));
+    // The repeated call keeps its text; its tool_use and the repeated result are gone.
+    assert_eq!(twice.len(), 4);
+    assert_eq!(twice[..3], once[..]);
+    assert_eq!(twice[3].parts, vec![Part::Text("Reading.".into())]);
+    // Without ids nothing is taken for a repeat.
+    let anonymous = json!({ "role": "assistant", "content": [{ "type": "tool_use", "name": "Read", "input": {} }] });
+    assert_eq!(
+        anthropic(json!([anonymous, { "role": "user", "content": "x" }, anonymous])).len(),
+        3
+    );
+
+    let openai =
+        |messages: Value| super::messages(Provider::Openai, &json!({ "messages": messages }));
+    let call = json!({ "role": "assistant", "content": null, "tool_calls": [
+        { "id": "call_1", "type": "function", "function": { "name": "w", "arguments": "{}" } }
+    ] });
+    let result = json!({ "role": "tool", "tool_call_id": "call_1", "content": "sunny" });
+    let user = json!({ "role": "user", "content": "weather?" });
+    let once = openai(json!([user, call, result]));
+    assert_eq!(openai(json!([user, call, result, call, result])), once);
+}
