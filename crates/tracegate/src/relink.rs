@@ -1,6 +1,9 @@
 //! `tracegate relink`: recompute the conversation links of stored traces under
 //! the current linking rules (see the README, "Conversations").
 
+// The summary line is the command's output.
+#![allow(clippy::print_stdout)]
+
 use std::path::PathBuf;
 
 use anyhow::Context;
