@@ -268,3 +268,27 @@ fn sub_task_window_edges_behind_a_large_claude_md() {
         assert_eq!(l.kind, want, "{after} ms after the call");
     }
 }
+
+#[test]
+fn a_later_turn_whose_parent_is_missing_is_no_continuation() {
+    let mut run = Run::new();
+    let mut b = ClaudeCode::new(B);
+    b.user("Invoices print $ for euro customers. Fix the PDF renderer.");
+    let r = b.request();
+    run.link("b1", ALICE, &r, &b.reply(&answer_b()));
+    // A compacted session whose first requests went elsewhere: its marker is
+    // still in the first message, but the request has a parent of its own.
+    let mut a = ClaudeCode::continued(A, &answer_a());
+    let _unseen = a.request();
+    a.reply("Continuing.");
+    a.user("Next step.");
+    let r = a.request();
+    assert!(keys(&r).continuation && keys(&r).parent_hash.is_some());
+    assert_link(
+        &run.link("a2", ALICE, &r, &json!({})),
+        "a2",
+        None,
+        0,
+        LinkKind::Root,
+    );
+}

@@ -59,8 +59,8 @@ impl LinkInput {
         let keys = link_keys(provider, request)?;
         let task_prompts = response.map_or_else(Vec::new, |r| task_prompt_hashes(provider, r));
         let answer = response.and_then(|r| answer_fingerprint(provider, r));
-        let summary = keys
-            .continuation
+        // Only a request without a parent of its own is a continuation candidate.
+        let summary = (keys.continuation && keys.parent_hash.is_none())
             .then(|| continuation_summary(provider, request))
             .flatten();
         Some(LinkInput {

@@ -212,3 +212,29 @@ async fn relink_recomputes_links_and_conversations_from_the_bodies() {
     let last = stored_links(&peek, &s.traces).pop().unwrap().unwrap();
     assert_eq!(last.kind, LinkKind::Root);
 }
+
+#[tokio::test]
+async fn the_sub_task_window_is_the_configured_one() {
+    const PROMPT: &str = "List every caller of cart.discount().";
+    const HOUR_MS: i64 = 3_600_000;
+    for (window_ms, later_ms, want) in [
+        (HOUR_MS, HOUR_MS - 60_000, LinkKind::SubTask),
+        (HOUR_MS, HOUR_MS + 60_000, LinkKind::Root),
+        (24 * HOUR_MS, 23 * HOUR_MS, LinkKind::SubTask),
+    ] {
+        let (_dir, store, peek) = temp_store();
+        store.set_subtask_window_ms(window_ms).unwrap();
+        let mut s = Script::new();
+        let mut main = Session::new("eeee0007");
+        main.user("Find the callers.");
+        let r = main.request();
+        s.anthropic(ALICE, r, main.call("Task", json!({ "prompt": PROMPT })));
+        let mut sub = Session::sub_agent("ffff0008", PROMPT);
+        let r = sub.request();
+        let i = s.anthropic(ALICE, r, sub.reply("Two callers."));
+        s.traces[i].started_at = s.traces[0].started_at + chrono::Duration::milliseconds(later_ms);
+        insert_in_batches(&store, &s.traces, 1).await;
+        let got = stored_links(&peek, &s.traces)[i].clone().unwrap();
+        assert_eq!(got.kind, want, "window {window_ms} ms, {later_ms} ms later");
+    }
+}
