@@ -47,6 +47,16 @@ pub struct Config {
     pub upstreams: Vec<UpstreamConfig>,
     /// Price overrides in USD per million tokens, by model name.
     pub prices: HashMap<String, ModelPrice>,
+    /// Record Prometheus metrics and serve them on `/metrics`.
+    pub metrics: bool,
+    /// A second address serving only `/metrics`, besides the main listener.
+    pub metrics_listen: Option<SocketAddr>,
+    /// Model names that get a `model` label of their own besides the price table's.
+    pub metric_models: Vec<String>,
+    /// Store queries slower than this are logged at warn and counted.
+    pub slow_query_ms: u64,
+    /// Log every store query with its duration at info.
+    pub debug_sql: bool,
 }
 
 impl Default for Config {
@@ -65,6 +75,11 @@ impl Default for Config {
             api_cache_entries: 10_000,
             upstreams: Vec::new(),
             prices: HashMap::new(),
+            metrics: true,
+            metrics_listen: None,
+            metric_models: Vec::new(),
+            slow_query_ms: 200,
+            debug_sql: false,
         }
     }
 }
@@ -76,6 +91,12 @@ pub struct Overrides {
     pub listen: Option<SocketAddr>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub db: Option<PathBuf>,
+    /// `--no-metrics`: `Some(false)`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<bool>,
+    /// `--debug-sql`: `Some(true)`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub debug_sql: Option<bool>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -101,6 +122,10 @@ impl Config {
         "admin_token",
         "stuck_after_secs",
         "api_cache_entries",
+        "metrics",
+        "metrics_listen",
+        "slow_query_ms",
+        "debug_sql",
     ];
 
     /// `TRACEGATE_*` variables in the environment that are not settings (nor `TRACEGATE_CONFIG`

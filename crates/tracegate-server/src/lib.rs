@@ -6,6 +6,7 @@ pub mod cache;
 pub mod config;
 pub mod error;
 pub mod inflight;
+pub mod metrics;
 pub mod proxy;
 pub mod recorder;
 pub mod upstream;

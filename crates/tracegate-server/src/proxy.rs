@@ -159,6 +159,8 @@ async fn forward(
 
     let deadline = tokio::time::Instant::from_std(rec.started()) + upstream.timeout;
     let cut = rec.cut();
+    let started = rec.started();
+    rec.timing().upstream_sending(started);
     let sent = tokio::select! {
         r = tokio::time::timeout_at(deadline, upstream.client.request(up_req)) => r,
         () = cut => return Err(fail(rec, ProxyError::shutting_down())),
@@ -172,6 +174,7 @@ async fn forward(
         Err(_) => return Err(fail(rec, ProxyError::timeout(&upstream.name))),
     };
 
+    rec.timing().upstream_answered();
     let (mut head, incoming) = resp.into_parts();
     let status = head.status.as_u16();
     let is_sse = head
@@ -188,10 +191,11 @@ async fn forward(
     }
     headers::client_response_headers(&mut head.headers, &rec.trace_id(), rewrite && is_sse);
     let sleep = Box::pin(tokio::time::sleep_until(deadline));
-    let body = if is_sse {
+    let mut body = if is_sse {
         TeeBody::sse(incoming, rec, sleep, provider, status, rewrite)
     } else {
         TeeBody::plain(incoming, rec, sleep, provider, status, state.max_body_bytes)
     };
+    body.response_ready();
     Ok(Response::from_parts(head, Body::new(body)).into_response())
 }

@@ -18,6 +18,12 @@ pub struct ServeArgs {
     /// TOML configuration file.
     #[arg(long, env = "TRACEGATE_CONFIG")]
     config: Option<PathBuf>,
+    /// Record no metrics and serve no /metrics (config `metrics = false`).
+    #[arg(long)]
+    no_metrics: bool,
+    /// Log every store query with its duration at info (or TRACEGATE_DEBUG_SQL=1).
+    #[arg(long)]
+    debug_sql: bool,
 }
 
 #[derive(Debug, Args)]
@@ -30,19 +36,21 @@ pub struct MigrateArgs {
     config: Option<PathBuf>,
 }
 
-pub fn load(
-    config: Option<PathBuf>,
-    listen: Option<SocketAddr>,
-    db: Option<PathBuf>,
-) -> anyhow::Result<Config> {
+pub fn load(config: Option<PathBuf>, overrides: Overrides) -> anyhow::Result<Config> {
     for name in Config::unknown_env_vars() {
         tracing::warn!(variable = %name, known = ?Config::ENV_KEYS, "ignoring an environment variable that is not a tracegate setting");
     }
-    Ok(Config::load(config.as_deref(), Overrides { listen, db })?)
+    Ok(Config::load(config.as_deref(), overrides)?)
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
-    let config = load(args.config, args.listen, args.db)?;
+    let overrides = Overrides {
+        listen: args.listen,
+        db: args.db,
+        metrics: args.no_metrics.then_some(false),
+        debug_sql: args.debug_sql.then_some(true),
+    };
+    let config = load(args.config, overrides)?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
@@ -51,7 +59,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
 }
 
 pub async fn migrate(args: MigrateArgs) -> anyhow::Result<()> {
-    let config = load(args.config, None, args.db)?;
+    let overrides = Overrides {
+        db: args.db,
+        ..Overrides::default()
+    };
+    let config = load(args.config, overrides)?;
     let store = tracegate_server::open_store(&config).await?;
     store.migrate().await?;
     tracing::info!(db = %config.db.display(), "migrations applied");

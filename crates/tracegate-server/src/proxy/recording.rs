@@ -9,6 +9,7 @@ use tracegate_core::pricing::PriceTable;
 use tracegate_core::{Outcome, Trace};
 
 use crate::inflight::Inflight;
+use crate::metrics::{Metrics, RequestTiming};
 use crate::recorder::Recorder;
 
 /// What a recording needs from the gateway.
@@ -20,6 +21,8 @@ pub struct RecordSink {
     /// Cancelled when shutdown's grace period is over: requests still running are cut and
     /// recorded as cancelled before the writer stops.
     pub cut: CancellationToken,
+    /// Where the finished request is counted and timed.
+    pub metrics: Metrics,
 }
 
 /// A trace being built. Dropping it unfinished records the request as cancelled: that is
@@ -29,6 +32,7 @@ pub struct Recording {
     trace: Option<Box<Trace>>,
     started: Instant,
     sink: Arc<RecordSink>,
+    timing: RequestTiming,
 }
 
 impl Recording {
@@ -36,6 +40,7 @@ impl Recording {
         Recording {
             trace: Some(Box::new(trace)),
             started,
+            timing: RequestTiming::new(sink.metrics.is_enabled()),
             sink,
         }
     }
@@ -49,6 +54,11 @@ impl Recording {
 
     pub fn started(&self) -> Instant {
         self.started
+    }
+
+    /// Where the request's time goes, for the metrics.
+    pub fn timing(&mut self) -> &mut RequestTiming {
+        &mut self.timing
     }
 
     /// Resolves when the gateway cuts the requests still running at shutdown.
@@ -75,8 +85,12 @@ impl Recording {
 
     /// Applies the last changes and records the trace.
     pub fn finish(mut self, apply: impl FnOnce(&mut Trace)) {
+        let applying = self.timing.is_on().then(Instant::now);
         if let Some(t) = self.trace.as_deref_mut() {
             apply(t);
+        }
+        if let Some(since) = applying {
+            self.timing.add(since.elapsed());
         }
         self.complete();
     }
@@ -94,6 +108,7 @@ impl Recording {
                 .map(|c| round_to(c, 1e12));
         }
         self.sink.inflight.end(&trace.id);
+        self.sink.metrics.request(&trace, &self.timing);
         self.sink.recorder.record(*trace);
     }
 }
