@@ -173,6 +173,14 @@ pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, ServeError> {
     let store = tokio::task::spawn_blocking(move || SqliteStore::open_with(&path, priority))
         .await
         .map_err(|e| std::io::Error::other(e.to_string()))??;
+    // Configured models keep their own rollup key past the bound on distinct models.
+    store.keep_models(
+        config
+            .prices
+            .keys()
+            .chain(&config.metric_models)
+            .cloned(),
+    );
     Ok(Arc::new(store))
 }
 

@@ -2,6 +2,7 @@
 //! then command-line flags. Unknown keys are errors that name the key.
 
 mod secret;
+mod switch;
 mod upstream;
 
 use std::collections::HashMap;
@@ -48,6 +49,7 @@ pub struct Config {
     /// Price overrides in USD per million tokens, by model name.
     pub prices: HashMap<String, ModelPrice>,
     /// Record Prometheus metrics and serve them on `/metrics`.
+    #[serde(deserialize_with = "switch::deserialize")]
     pub metrics: bool,
     /// A second address serving only `/metrics`, besides the main listener.
     pub metrics_listen: Option<SocketAddr>,
@@ -56,6 +58,7 @@ pub struct Config {
     /// Store queries slower than this are logged at warn and counted.
     pub slow_query_ms: u64,
     /// Log every store query with its duration at info.
+    #[serde(deserialize_with = "switch::deserialize")]
     pub debug_sql: bool,
 }
 
@@ -310,6 +313,24 @@ models = ["gpt-*", "o*"]
         );
         let err = from_toml("record_queue_bytes = 0").unwrap_err().to_string();
         assert!(err.contains("record_queue_bytes"), "{err}");
+    }
+
+    #[test]
+    fn metrics_settings() {
+        let c = Config::default();
+        assert!(c.metrics && !c.debug_sql && c.metrics_listen.is_none());
+        assert_eq!(c.slow_query_ms, 200);
+        let c = from_toml(
+            "metrics = false\ndebug_sql = 1\nslow_query_ms = 50\nmetrics_listen = \"127.0.0.1:9464\"\nmetric_models = [\"my-model\"]\n",
+        )
+        .unwrap();
+        assert!(!c.metrics && c.debug_sql);
+        assert_eq!(c.slow_query_ms, 50);
+        assert_eq!(c.metrics_listen.unwrap().port(), 9464);
+        assert_eq!(c.metric_models, vec!["my-model"]);
+        assert!(from_toml("debug_sql = \"on\"").unwrap().debug_sql);
+        let err = from_toml("debug_sql = 2").unwrap_err().to_string();
+        assert!(err.contains("debug_sql"), "{err}");
     }
 
     #[test]

@@ -9,6 +9,7 @@ use rusqlite::{params, OptionalExtension, Transaction};
 use tracegate_core::sketch::LatencySketch;
 use tracegate_core::Trace;
 
+use super::bounded::DimensionBounds;
 use super::{finite, int};
 use crate::error::StoreError;
 
@@ -72,22 +73,26 @@ pub(super) struct Rollups {
 }
 
 impl Rollups {
-    /// Adds one trace to every group it belongs to.
-    pub(super) fn add(&mut self, t: &Trace) {
+    /// Adds one trace to every group it belongs to; client-chosen values are bounded.
+    pub(super) fn add(&mut self, t: &Trace, bounds: &DimensionBounds) {
         let ts = t.started_at.timestamp_millis();
         let model = t
             .model
             .as_deref()
             .or(t.model_requested.as_deref())
             .unwrap_or("");
+        let model = bounds.bound("model", model);
+        let model = model.as_ref();
+        let upstream = bounds.bound("upstream", t.upstream.as_deref().unwrap_or(""));
+        let endpoint = bounds.bound("endpoint", &t.endpoint);
         let account = t.account.as_deref().unwrap_or("");
         let account_model = format!("{account}{KEY_SEPARATOR}{model}");
         let dims: [(&'static str, &str); 8] = [
             ("", ""),
             ("model", model),
             ("provider", t.provider.as_str()),
-            ("upstream", t.upstream.as_deref().unwrap_or("")),
-            ("endpoint", &t.endpoint),
+            ("upstream", &upstream),
+            ("endpoint", &endpoint),
             ("account", account),
             ("outcome", t.outcome.as_str()),
             ("account_model", &account_model),
@@ -262,8 +267,9 @@ mod tests {
         t.usage.input_tokens = Some(7);
         t.cost_usd = Some(f64::INFINITY);
         let mut r = Rollups::default();
-        r.add(&t);
-        r.add(&t);
+        let bounds = DimensionBounds::default();
+        r.add(&t, &bounds);
+        r.add(&t, &bounds);
         let groups: BTreeMap<GroupKey, &Sums> = r.groups().into_iter().collect();
         assert_eq!(groups.len(), 24);
         let minute = groups[&(
@@ -290,7 +296,7 @@ mod tests {
         let mut t = Trace::begin(Provider::Anthropic, "POST", "/v1/messages");
         t.started_at = chrono::DateTime::from_timestamp_millis(-1).unwrap();
         let mut r = Rollups::default();
-        r.add(&t);
+        r.add(&t, &DimensionBounds::default());
         let groups: Vec<GroupKey> = r.groups().into_iter().map(|(k, _)| k).collect();
         assert!(groups.contains(&(60_000, "", -60_000, String::new())));
         assert!(groups.contains(&(86_400_000, "", -86_400_000, String::new())));

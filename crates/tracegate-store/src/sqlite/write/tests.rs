@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod atomic;
+mod bounded;
 mod bench;
 mod fts;
 mod links;
