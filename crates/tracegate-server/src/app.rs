@@ -174,13 +174,7 @@ pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, ServeError> {
         .await
         .map_err(|e| std::io::Error::other(e.to_string()))??;
     // Configured models keep their own rollup key past the bound on distinct models.
-    store.keep_models(
-        config
-            .prices
-            .keys()
-            .chain(&config.metric_models)
-            .cloned(),
-    );
+    store.keep_models(config.prices.keys().chain(&config.metric_models).cloned());
     Ok(Arc::new(store))
 }
 

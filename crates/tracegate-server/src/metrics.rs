@@ -193,8 +193,11 @@ impl Metrics {
         with_outcome.push(Label::new("outcome", t.outcome.as_str()));
         self.counter(REQUESTS, with_outcome).increment(1);
         if let (Some(up), Some(name)) = (timing.upstream(), t.upstream.as_deref()) {
-            self.histogram(UPSTREAM_LATENCY, vec![Label::new("upstream", name.to_owned())])
-                .record(up.as_secs_f64());
+            self.histogram(
+                UPSTREAM_LATENCY,
+                vec![Label::new("upstream", name.to_owned())],
+            )
+            .record(up.as_secs_f64());
         }
         if timing.was_sent() {
             self.histogram(
@@ -281,8 +284,7 @@ impl Metrics {
             }
         }
         if let Some(inflight) = &watched.inflight {
-            self.gauge(IN_FLIGHT, Vec::new())
-                .set(inflight.len() as f64);
+            self.gauge(IN_FLIGHT, Vec::new()).set(inflight.len() as f64);
         }
         for (name, read) in &watched.caches {
             let s = read();

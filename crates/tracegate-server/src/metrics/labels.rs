@@ -148,7 +148,10 @@ mod tests {
     #[test]
     fn models_outside_the_table_and_config_are_other() {
         let labels = ModelLabels::new(Arc::new(PriceTable::builtin()), &["My-Finetune".into()]);
-        assert_eq!(&*labels.label(Some("claude-sonnet-4-5")), "claude-sonnet-4-5");
+        assert_eq!(
+            &*labels.label(Some("claude-sonnet-4-5")),
+            "claude-sonnet-4-5"
+        );
         assert_eq!(&*labels.label(Some("GPT-4.1")), "gpt-4.1");
         assert_eq!(&*labels.label(Some("my-finetune")), "my-finetune");
         assert_eq!(&*labels.label(Some("made-up-model-7")), OTHER);
@@ -167,7 +170,11 @@ mod tests {
         for i in 0..(MAX_MATCHED_MODELS * 3) {
             distinct.insert(labels.label(Some(&format!("claude-sonnet-4-5-x{i}"))));
         }
-        assert_eq!(distinct.len(), MAX_MATCHED_MODELS + 1, "the cap plus `other`");
+        assert_eq!(
+            distinct.len(),
+            MAX_MATCHED_MODELS + 1,
+            "the cap plus `other`"
+        );
         assert!(distinct.contains(OTHER));
         // A name admitted before the cap keeps its label.
         assert_eq!(

@@ -67,29 +67,82 @@ fn describe(r: &PrometheusRecorder) {
     let h = |name: &'static str, unit: Unit, help: &'static str| {
         r.describe_histogram(name.into(), Some(unit), SharedString::const_str(help));
     };
-    h(REQUEST_DURATION, Unit::Seconds, "Proxied requests, arrival to the last byte of the response.");
-    h(TTFT, Unit::Seconds, "Streamed requests, arrival to the first content token.");
-    h(UPSTREAM_LATENCY, Unit::Seconds, "Time from sending a request upstream to the upstream's response headers.");
+    h(
+        REQUEST_DURATION,
+        Unit::Seconds,
+        "Proxied requests, arrival to the last byte of the response.",
+    );
+    h(
+        TTFT,
+        Unit::Seconds,
+        "Streamed requests, arrival to the first content token.",
+    );
+    h(
+        UPSTREAM_LATENCY,
+        Unit::Seconds,
+        "Time from sending a request upstream to the upstream's response headers.",
+    );
     h(OVERHEAD, Unit::Seconds, "Time the gateway's own code spent on a request: before the upstream call, between the upstream's response headers and the client's, and reading the response body on the side.");
-    h(COST, Unit::Count, "Cost of each priced request in USD (the _sum is the total cost).");
-    h(BATCH_DURATION, Unit::Seconds, "Writing one batch of traces to the store.");
-    h(QUERY_DURATION, Unit::Seconds, "Store queries made by the read API, by class.");
+    h(
+        COST,
+        Unit::Count,
+        "Cost of each priced request in USD (the _sum is the total cost).",
+    );
+    h(
+        BATCH_DURATION,
+        Unit::Seconds,
+        "Writing one batch of traces to the store.",
+    );
+    h(
+        QUERY_DURATION,
+        Unit::Seconds,
+        "Store queries made by the read API, by class.",
+    );
     let c = |name: &'static str, help: &'static str| {
-        r.describe_counter(name.into(), Some(Unit::Count), SharedString::const_str(help));
+        r.describe_counter(
+            name.into(),
+            Some(Unit::Count),
+            SharedString::const_str(help),
+        );
     };
     c(REQUESTS, "Proxied requests by outcome (ok, upstream_error, client_error, timeout, cancelled, gateway_error).");
-    c(TOKENS, "Tokens reported by the providers, by type (input, output, cache_read, cache_write).");
+    c(
+        TOKENS,
+        "Tokens reported by the providers, by type (input, output, cache_read, cache_write).",
+    );
     c(WRITTEN, "Traces written to the store.");
-    c(LOST, "Traces lost before reaching the store, by cause (queue_full, store_error).");
-    c(SLOW_QUERIES, "Store queries slower than slow_query_ms, by class.");
+    c(
+        LOST,
+        "Traces lost before reaching the store, by cause (queue_full, store_error).",
+    );
+    c(
+        SLOW_QUERIES,
+        "Store queries slower than slow_query_ms, by class.",
+    );
     c(CACHE_HITS, "Answers served from a cache, by cache.");
     c(CACHE_MISSES, "Lookups that missed a cache, by cache.");
     let g = |name: &'static str, unit: Unit, help: &'static str| {
         r.describe_gauge(name.into(), Some(unit), SharedString::const_str(help));
     };
     g(IN_FLIGHT, Unit::Count, "Proxied requests in flight now.");
-    g(QUEUE_DEPTH, Unit::Count, "Traces waiting for the writer or being written.");
-    g(QUEUE_BYTES, Unit::Bytes, "Bytes the traces waiting for the writer or being written hold.");
-    g(CACHE_ENTRIES, Unit::Count, "Entries a cache holds now, by cache.");
-    g(BUILD_INFO, Unit::Count, "Always 1; the labels say the version and the store backend.");
+    g(
+        QUEUE_DEPTH,
+        Unit::Count,
+        "Traces waiting for the writer or being written.",
+    );
+    g(
+        QUEUE_BYTES,
+        Unit::Bytes,
+        "Bytes the traces waiting for the writer or being written hold.",
+    );
+    g(
+        CACHE_ENTRIES,
+        Unit::Count,
+        "Entries a cache holds now, by cache.",
+    );
+    g(
+        BUILD_INFO,
+        Unit::Count,
+        "Always 1; the labels say the version and the store backend.",
+    );
 }

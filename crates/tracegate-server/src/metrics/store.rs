@@ -128,8 +128,12 @@ impl TraceStore for MeasuredStore {
         self.inner.insert_batch(traces).await
     }
     async fn recent(&self, limit: u32) -> Result<Vec<TraceSummary>, StoreError> {
-        self.timed("search", || format!("recent limit={limit}"), self.inner.recent(limit))
-            .await
+        self.timed(
+            "search",
+            || format!("recent limit={limit}"),
+            self.inner.recent(limit),
+        )
+        .await
     }
     async fn get(&self, id: TraceId) -> Result<Option<TraceDetail>, StoreError> {
         self.timed("trace", String::new, self.inner.get(id)).await

@@ -124,8 +124,16 @@ mod tests {
         assert_eq!(b.bound("model", "a"), "a", "admitted values stay");
         assert_eq!(b.bound("model", "claude-sonnet-4-5"), "claude-sonnet-4-5");
         assert_eq!(b.bound("model", "my-finetune"), "my-finetune");
-        assert_eq!(b.bound("endpoint", "/v1/x"), "/v1/x", "each dimension counts alone");
-        assert_eq!(b.bound("account", "anyone"), "anyone", "accounts are not bounded");
+        assert_eq!(
+            b.bound("endpoint", "/v1/x"),
+            "/v1/x",
+            "each dimension counts alone"
+        );
+        assert_eq!(
+            b.bound("account", "anyone"),
+            "anyone",
+            "accounts are not bounded"
+        );
         assert_eq!(b.bound("model", ""), "");
     }
 }

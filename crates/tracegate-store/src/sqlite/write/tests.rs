@@ -3,8 +3,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod atomic;
-mod bounded;
 mod bench;
+mod bounded;
 mod fts;
 mod links;
 mod rollups;

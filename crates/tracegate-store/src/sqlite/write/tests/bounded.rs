@@ -52,15 +52,27 @@ async fn client_chosen_names_are_bounded_in_the_rollups() {
         let extra = usize::from(dim == "model");
         assert_eq!(keys.len(), MAX_DIMENSION_VALUES + 1 + extra, "{dim}");
         assert!(keys.contains(OTHER), "{dim}");
-        assert_eq!(request_count(&peek, dim), DISTINCT as i64 + 1, "{dim}: nothing is lost");
+        assert_eq!(
+            request_count(&peek, dim),
+            DISTINCT as i64 + 1,
+            "{dim}: nothing is lost"
+        );
     }
     assert!(distinct_keys(&peek, "model").contains("claude-sonnet-4-5"));
     let account_models = distinct_keys(&peek, "account_model");
     assert!(account_models.len() <= MAX_DIMENSION_VALUES + 2);
     let traces_kept: i64 = peek
-        .query_row("SELECT count(DISTINCT model_requested) FROM traces", [], |r| r.get(0))
+        .query_row(
+            "SELECT count(DISTINCT model_requested) FROM traces",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
-    assert_eq!(traces_kept, DISTINCT as i64 + 1, "traces keep the names as sent");
+    assert_eq!(
+        traces_kept,
+        DISTINCT as i64 + 1,
+        "traces keep the names as sent"
+    );
 
     // Reopened, the store keeps the values it had and still folds new ones.
     drop(store);
