@@ -4,10 +4,12 @@
 mod error;
 mod log_format;
 mod secret;
+mod switch;
 mod upstream;
 mod web;
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use figment::providers::{Env, Format, Serialized, Toml};
@@ -64,6 +66,18 @@ pub struct Config {
     /// Web origins whose browser pages may call the proxy and the API.
     #[serde(deserialize_with = "web::string_list")]
     pub allowed_origins: Vec<String>,
+    /// Record Prometheus metrics and serve them on `/metrics`.
+    #[serde(deserialize_with = "switch::deserialize")]
+    pub metrics: bool,
+    /// A second address serving only `/metrics`, besides the main listener.
+    pub metrics_listen: Option<SocketAddr>,
+    /// Model names that get a `model` label of their own besides the price table's.
+    pub metric_models: Vec<String>,
+    /// Store queries slower than this are logged at warn and counted.
+    pub slow_query_ms: u64,
+    /// Log every store query with its duration at info.
+    #[serde(deserialize_with = "switch::deserialize")]
+    pub debug_sql: bool,
 }
 
 impl Default for Config {
@@ -87,6 +101,11 @@ impl Default for Config {
             log_format: LogFormat::Text,
             allowed_hosts: Vec::new(),
             allowed_origins: Vec::new(),
+            metrics: true,
+            metrics_listen: None,
+            metric_models: Vec::new(),
+            slow_query_ms: 200,
+            debug_sql: false,
         }
     }
 }
@@ -98,6 +117,12 @@ pub struct Overrides {
     pub listen: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub db: Option<PathBuf>,
+    /// `--no-metrics`: `Some(false)`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<bool>,
+    /// `--debug-sql`: `Some(true)`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub debug_sql: Option<bool>,
 }
 
 impl Config {
@@ -121,6 +146,10 @@ impl Config {
         "allowed_hosts",
         "allowed_origins",
         "response_cache_bytes",
+        "metrics",
+        "metrics_listen",
+        "slow_query_ms",
+        "debug_sql",
     ];
 
     /// `TRACEGATE_*` variables in the environment that are not settings (nor `TRACEGATE_CONFIG`
@@ -392,6 +421,24 @@ models = ["gpt-*", "o*"]
             .to_string();
             assert!(err.contains("upstreams[0].cache_ttl_secs"), "{err}");
         }
+    }
+
+    #[test]
+    fn metrics_settings() {
+        let c = Config::default();
+        assert!(c.metrics && !c.debug_sql && c.metrics_listen.is_none());
+        assert_eq!(c.slow_query_ms, 200);
+        let c = from_toml(
+            "metrics = false\ndebug_sql = 1\nslow_query_ms = 50\nmetrics_listen = \"127.0.0.1:9464\"\nmetric_models = [\"my-model\"]\n",
+        )
+        .unwrap();
+        assert!(!c.metrics && c.debug_sql);
+        assert_eq!(c.slow_query_ms, 50);
+        assert_eq!(c.metrics_listen.unwrap().port(), 9464);
+        assert_eq!(c.metric_models, vec!["my-model"]);
+        assert!(from_toml("debug_sql = \"on\"").unwrap().debug_sql);
+        let err = from_toml("debug_sql = 2").unwrap_err().to_string();
+        assert!(err.contains("debug_sql"), "{err}");
     }
 
     #[test]

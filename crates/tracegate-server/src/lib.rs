@@ -8,6 +8,7 @@ pub mod config;
 pub mod error;
 pub mod inflight;
 pub mod listen;
+pub mod metrics;
 pub mod origin;
 pub mod pricing;
 pub mod proxy;

@@ -125,9 +125,26 @@ impl Recorder {
         tracker: &TaskTracker,
         stop: CancellationToken,
     ) -> Recorder {
+        Self::start_timed(store, limits, tracker, stop, metrics::Histogram::noop())
+    }
+
+    /// [`Recorder::start`], with each batch write's duration in seconds recorded in
+    /// `batch_seconds`.
+    pub fn start_timed(
+        store: Arc<dyn TraceStore>,
+        limits: QueueLimits,
+        tracker: &TaskTracker,
+        stop: CancellationToken,
+        batch_seconds: metrics::Histogram,
+    ) -> Recorder {
         let (tx, rx) = mpsc::channel(limits.traces);
         let stats = Arc::new(RecorderStats::default());
-        tracker.spawn(write_loop(store, rx, limits.batch, stats.clone(), stop));
+        let writer = Writer {
+            batch: limits.batch,
+            stats: stats.clone(),
+            batch_seconds,
+        };
+        tracker.spawn(write_loop(store, rx, writer, stop));
         Recorder {
             tx,
             max_bytes: limits.bytes,
@@ -186,13 +203,20 @@ impl Recorder {
     }
 }
 
+/// What the writer task keeps.
+struct Writer {
+    batch: usize,
+    stats: Arc<RecorderStats>,
+    batch_seconds: metrics::Histogram,
+}
+
 async fn write_loop(
     store: Arc<dyn TraceStore>,
     mut rx: mpsc::Receiver<Trace>,
-    batch: usize,
-    stats: Arc<RecorderStats>,
+    w: Writer,
     stop: CancellationToken,
 ) {
+    let batch = w.batch;
     let mut buf = Vec::with_capacity(batch);
     loop {
         tokio::select! {
@@ -201,13 +225,13 @@ async fn write_loop(
                 if n == 0 {
                     break;
                 }
-                write(&*store, &mut buf, batch, &stats).await;
+                write(&*store, &mut buf, &w).await;
             }
             () = stop.cancelled() => {
                 // No new traces from here on; write what is queued.
                 rx.close();
                 while rx.recv_many(&mut buf, batch).await > 0 {
-                    write(&*store, &mut buf, batch, &stats).await;
+                    write(&*store, &mut buf, &w).await;
                 }
                 break;
             }
@@ -216,13 +240,16 @@ async fn write_loop(
     tracing::debug!("trace writer drained and stopped");
 }
 
-async fn write(store: &dyn TraceStore, buf: &mut Vec<Trace>, batch: usize, stats: &RecorderStats) {
-    let traces = std::mem::replace(buf, Vec::with_capacity(batch));
+async fn write(store: &dyn TraceStore, buf: &mut Vec<Trace>, w: &Writer) {
+    let stats = &w.stats;
+    let traces = std::mem::replace(buf, Vec::with_capacity(w.batch));
     let n = traces.len() as u64;
     // The batch's bytes count until it is written: the limit bounds the traces waiting
     // and the batch being written together.
     let taken: u64 = traces.iter().map(queued_bytes).sum();
+    let started = std::time::Instant::now();
     let written = store.insert_batch(traces).await;
+    w.batch_seconds.record(started.elapsed().as_secs_f64());
     stats.queue_bytes.fetch_sub(taken, Ordering::Relaxed);
     match written {
         Ok(()) => {

@@ -4,6 +4,7 @@
 
 mod atomic;
 mod bench;
+mod bounded;
 mod fts;
 mod links;
 mod rollups;
