@@ -96,7 +96,7 @@ def traffic(gw: Gateway, api_key: str) -> None:
                 messages=msg,
                 extra_headers={"x-mock-status": "500"},
             )
-    assert gw.post("/v1/messages", content=b"not json", headers={"anthropic-version": "2023-06-01"}).status_code == 400
+    assert gw.post("/v1/messages", content=b"not json", headers={"anthropic-version": "2023-06-01", "content-type": "application/json"}).status_code == 400
     deadline = time.monotonic() + 10
     while gw.get("/api/v1/recorder").json()["written"] < 6 and time.monotonic() < deadline:
         time.sleep(0.05)
