@@ -2,6 +2,7 @@
 
 mod analytics;
 pub mod auth;
+pub mod export;
 mod search;
 mod traces;
 
@@ -32,6 +33,7 @@ pub struct ApiState {
 pub fn router(state: ApiState, auth: auth::AdminAuth) -> Router {
     let api = Router::new()
         .route("/traces/{id}", get(traces::get_one))
+        .route("/traces/export", get(export::export))
         .route("/stats/inflight", get(traces::inflight))
         .route("/recorder", get(recorder))
         .route("/cache", get(cache))

@@ -5,7 +5,7 @@
 //! past; pages after a cursor are always read fresh. `took_ms` is the time
 //! this request took, cache hit or not.
 
-mod request;
+pub(super) mod request;
 
 #[cfg(test)]
 mod tests;

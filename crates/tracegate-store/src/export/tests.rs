@@ -28,7 +28,8 @@ fn trace(i: usize) -> Trace {
         json!({"model": "m", "messages": [{"role": "user", "content": format!("question {i}")}]})
             .to_string(),
     );
-    t.response_body = Bytes::from(json!({"content": [{"text": format!("answer {i}")}]}).to_string());
+    t.response_body =
+        Bytes::from(json!({"content": [{"text": format!("answer {i}")}]}).to_string());
     t
 }
 
@@ -67,7 +68,10 @@ async fn exports_every_trace_once_in_order_across_pages() {
     assert_eq!(rows.len(), N);
     let newest_first: Vec<String> = all.iter().rev().cloned().collect();
     assert_eq!(ids(&rows), newest_first);
-    assert_eq!(rows.iter().map(|r| &r["id"]).collect::<HashSet<_>>().len(), N);
+    assert_eq!(
+        rows.iter().map(|r| &r["id"]).collect::<HashSet<_>>().len(),
+        N
+    );
     let keys: Vec<&str> = rows[0]
         .as_object()
         .unwrap()
@@ -143,7 +147,10 @@ async fn fields_bodies_and_a_row_limit() {
         max_rows: Some(EXPORT_PAGE_SIZE as u64 + 1),
         ..ExportQuery::new(SearchQuery::default())
     };
-    assert_eq!(run(&store, limited).await.len(), EXPORT_PAGE_SIZE as usize + 1);
+    assert_eq!(
+        run(&store, limited).await.len(),
+        EXPORT_PAGE_SIZE as usize + 1
+    );
 }
 
 #[tokio::test]
