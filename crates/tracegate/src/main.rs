@@ -3,6 +3,7 @@
 mod bench;
 mod client;
 mod demo;
+mod export;
 mod mock;
 mod serve;
 mod shutdown;
@@ -32,6 +33,8 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Measure the gateway.
     Bench(bench::BenchArgs),
+    /// Write every trace a search matches as JSON lines or CSV.
+    Export(export::ExportArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -47,6 +50,7 @@ fn main() -> anyhow::Result<()> {
             Command::MockUpstream(args) => mock::run(args).await,
             Command::Demo(args) => demo::run(args).await,
             Command::Bench(args) => bench::run(args).await,
+            Command::Export(args) => export::run(args).await,
         }
     })
 }

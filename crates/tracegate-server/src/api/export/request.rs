@@ -83,13 +83,15 @@ pub fn from_params(params: &[(String, String)]) -> Result<ExportQuery, SearchErr
         None => None,
         Some(raw) => match raw.parse::<u64>() {
             Ok(n) if n >= 1 => Some(n),
-            _ => return Err(SearchError::new(
-                SearchErrorKind::BadLimit,
-                "/query/limit",
-                format!(
+            _ => {
+                return Err(SearchError::new(
+                    SearchErrorKind::BadLimit,
+                    "/query/limit",
+                    format!(
                     "limit is the most traces to export, a whole number of at least 1, got {raw:?}"
                 ),
-            )),
+                ))
+            }
         },
     };
     Ok(ExportQuery {
