@@ -1,8 +1,14 @@
 //! The gateway's own HTTP API: health, readiness and the trace read API.
+//!
+//! Every route is registered here, or in the `routes()` of its module, as
+//! `.routes(routes!(handler))`: the path, the method and the OpenAPI
+//! description all come from the handler's `#[utoipa::path]` (see `openapi.rs`).
 
 mod analytics;
 pub mod auth;
 pub mod export;
+pub mod openapi;
+pub mod schema;
 mod search;
 mod traces;
 
@@ -10,14 +16,15 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use axum::middleware;
-use axum::routing::get;
 use axum::{Json, Router};
-use serde_json::json;
 use tracegate_store::Store;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use crate::inflight::Inflight;
 use crate::recorder::RecorderStats;
+use schema::StatusBody;
 
 /// What the API handlers need.
 #[derive(Clone)]
@@ -31,35 +38,60 @@ pub struct ApiState {
 
 /// `/health`, `/ready` and the `/api/v1` routes (behind the admin token check).
 pub fn router(state: ApiState, auth: auth::AdminAuth) -> Router {
-    let api = Router::new()
-        .route("/traces/{id}", get(traces::get_one))
-        .route("/traces/export", get(export::export))
-        .route("/stats/inflight", get(traces::inflight))
-        .route("/recorder", get(recorder))
-        .route("/cache", get(cache))
+    let (open, _) = open_routes().split_for_parts();
+    let (api, _) = api_routes().split_for_parts();
+    let api = api.route_layer(middleware::from_fn_with_state(auth, auth::require_admin));
+    open.nest("/api/v1", api).with_state(state)
+}
+
+/// Routes outside `/api/v1`, open without a token.
+fn open_routes() -> OpenApiRouter<ApiState> {
+    OpenApiRouter::new()
+        .routes(routes!(health))
+        .routes(routes!(ready))
+}
+
+/// The routes under `/api/v1`, behind the admin token.
+fn api_routes() -> OpenApiRouter<ApiState> {
+    OpenApiRouter::new()
+        .routes(routes!(traces::get_one))
+        .routes(routes!(export::export))
+        .routes(routes!(traces::inflight))
+        .routes(routes!(recorder))
+        .routes(routes!(cache))
+        .routes(routes!(openapi::openapi_json))
         .merge(search::routes())
         .merge(analytics::routes())
-        .route_layer(middleware::from_fn_with_state(auth, auth::require_admin));
-    Router::new()
-        .route("/health", get(health))
-        .route("/ready", get(ready))
-        .nest("/api/v1", api)
-        .with_state(state)
 }
 
-async fn health() -> Json<serde_json::Value> {
-    Json(json!({ "status": "ok" }))
+/// Liveness: answers as long as the process serves requests.
+#[utoipa::path(get, path = "/health", tag = "gateway", security(()),
+    responses((status = 200, description = "Alive", body = StatusBody)))]
+async fn health() -> Json<StatusBody> {
+    Json(StatusBody { status: "ok" })
 }
 
-async fn ready(State(s): State<ApiState>) -> Result<Json<serde_json::Value>, ApiError> {
+/// Readiness: 200 when the store answers.
+#[utoipa::path(get, path = "/ready", tag = "gateway", security(()),
+    responses(
+        (status = 200, description = "The store answers", body = StatusBody),
+        (status = 503, description = "The store does not answer", body = ErrorBody),
+    ))]
+async fn ready(State(s): State<ApiState>) -> Result<Json<StatusBody>, ApiError> {
     s.store.ping().await?;
-    Ok(Json(json!({ "status": "ready" })))
+    Ok(Json(StatusBody { status: "ready" }))
 }
 
+/// Response cache hits, misses and entries.
+#[utoipa::path(get, path = "/cache", tag = "gateway",
+    responses((status = 200, description = "Cache counters", body = crate::cache::CacheStats)))]
 async fn cache(State(s): State<ApiState>) -> Json<crate::cache::CacheStats> {
     Json(s.cache.stats())
 }
 
+/// Traces queued, written and dropped by the recorder.
+#[utoipa::path(get, path = "/recorder", tag = "gateway",
+    responses((status = 200, description = "Recorder counters", body = crate::recorder::RecorderSnapshot)))]
 async fn recorder(State(s): State<ApiState>) -> Json<crate::recorder::RecorderSnapshot> {
     Json(s.recorder.snapshot())
 }

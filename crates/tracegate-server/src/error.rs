@@ -226,13 +226,13 @@ impl IntoResponse for ApiError {
 }
 
 /// The body of every error of the gateway's own API.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct ErrorBody {
     pub error: ErrorDetail,
 }
 
 /// What went wrong, and where in the request.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct ErrorDetail {
     /// A short stable name: `bad_request`, `unauthorized`, `not_found`, `unavailable`, `internal`.
     pub kind: String,

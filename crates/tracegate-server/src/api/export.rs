@@ -22,10 +22,11 @@ use axum::http::{header, HeaderValue};
 use axum::response::Response;
 use tracegate_store::export::{Export, ExportQuery};
 use tracegate_store::search::SearchError;
-use tracegate_store::Store;
+use tracegate_store::{Store, TraceSummary};
 
+use super::schema::ExportParams;
 use super::ApiState;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 
 /// Bytes gathered before they are handed to the connection.
 const CHUNK_BYTES: usize = 64 * 1024;
@@ -33,7 +34,18 @@ const CHUNK_BYTES: usize = 64 * 1024;
 /// The NDJSON media type.
 pub const NDJSON: &str = "application/x-ndjson";
 
-/// `GET /api/v1/traces/export?filter=..&q=..&fields=..&bodies=true`
+/// Every trace a search matches, streamed as NDJSON: one trace per line, in
+/// the order of the search. A failure after the first line ends the stream
+/// with a line `{"error": {"kind", "message"}}`.
+#[utoipa::path(get, path = "/traces/export", tag = "traces",
+    params(ExportParams),
+    responses(
+        (status = 200, description = "One JSON object per line: the trace's fields, and \
+            request_body and response_body with bodies=true", body = TraceSummary,
+            content_type = "application/x-ndjson"),
+        (status = 400, description = "A bad parameter, named by the pointer", body = ErrorBody),
+        (status = 503, description = "The store does not answer", body = ErrorBody),
+    ))]
 pub async fn export(
     State(s): State<ApiState>,
     params: Result<Query<Vec<(String, String)>>, QueryRejection>,
