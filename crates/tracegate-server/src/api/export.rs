@@ -37,7 +37,7 @@ pub const NDJSON: &str = "application/x-ndjson";
 /// Every trace a search matches, streamed as NDJSON: one trace per line, in
 /// the order of the search. A failure after the first line ends the stream
 /// with a line `{"error": {"kind", "message"}}`.
-#[utoipa::path(get, path = "/traces/export", tag = "traces",
+#[utoipa::path(get, path = "/traces/export", tag = "traces", operation_id = "export_traces",
     params(ExportParams),
     responses(
         (status = 200, description = "One JSON object per line: the trace's fields, and \

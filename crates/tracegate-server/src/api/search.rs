@@ -40,7 +40,7 @@ pub fn routes() -> OpenApiRouter<ApiState> {
 
 /// Search with query parameters: the simple filters (`model=a,b` means
 /// either), full text, sort, fields and keyset paging.
-#[utoipa::path(get, path = "/traces", tag = "traces",
+#[utoipa::path(get, path = "/traces", tag = "traces", operation_id = "list_traces",
     params(TracesParams),
     responses(
         (status = 200, description = "A page of traces", body = SearchAnswer),
@@ -58,7 +58,7 @@ async fn list(
 }
 
 /// Search with a filter tree, full text, sort, fields and keyset paging.
-#[utoipa::path(post, path = "/traces/search", tag = "traces",
+#[utoipa::path(post, path = "/traces/search", tag = "traces", operation_id = "search_traces",
     request_body = SearchBody,
     responses(
         (status = 200, description = "A page of traces", body = SearchAnswer),

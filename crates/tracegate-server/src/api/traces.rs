@@ -9,7 +9,7 @@ use super::ApiState;
 use crate::error::{ApiError, ErrorBody};
 
 /// One trace with its request and response bodies.
-#[utoipa::path(get, path = "/traces/{id}", tag = "traces",
+#[utoipa::path(get, path = "/traces/{id}", tag = "traces", operation_id = "get_trace",
     params(("id" = String, Path, description = "The trace id (a UUID), also the x-request-id response header")),
     responses(
         (status = 200, description = "The trace", body = TraceDetail),

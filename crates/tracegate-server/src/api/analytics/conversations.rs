@@ -32,7 +32,7 @@ pub struct ListParams {
 }
 
 /// Conversations by most recent activity, newest first, a page at a time.
-#[utoipa::path(get, path = "/conversations", tag = "analytics",
+#[utoipa::path(get, path = "/conversations", tag = "analytics", operation_id = "list_conversations",
     params(ListParams),
     responses(
         (status = 200, description = "A page of conversations", body = ConversationPage),
@@ -66,7 +66,7 @@ pub async fn list(
 }
 
 /// One conversation with its traces (and its sub-tasks') as a tree.
-#[utoipa::path(get, path = "/conversations/{id}", tag = "analytics",
+#[utoipa::path(get, path = "/conversations/{id}", tag = "analytics", operation_id = "get_conversation",
     params(("id" = String, Path, description = "The conversation id: the id of its first trace")),
     responses(
         (status = 200, description = "The conversation", body = ConversationTree),

@@ -137,6 +137,15 @@ async fn every_documented_operation_is_routed() {
             "{method} {uri} is documented but not routed"
         );
     }
+    let ids: Vec<&str> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|item| item.as_object().unwrap().values())
+        .map(|op| op["operationId"].as_str().unwrap())
+        .collect();
+    let unique: std::collections::HashSet<&&str> = ids.iter().collect();
+    assert_eq!(unique.len(), ids.len(), "operation ids are unique: {ids:?}");
     for want in [
         ("GET", "/health"),
         ("GET", "/api/v1/traces"),
