@@ -21,7 +21,14 @@ const BASE_MS: i64 = 1_750_000_000_000;
 fn trace(i: usize) -> Trace {
     let mut t = Trace::begin(Provider::Anthropic, "POST", "/v1/messages");
     t.started_at = DateTime::<Utc>::from_timestamp_millis(BASE_MS + i as i64 * 1000).unwrap();
-    t.model = Some(if i % 3 == 0 { "model-a" } else { "model-b" }.to_owned());
+    t.model = Some(
+        if i.is_multiple_of(3) {
+            "model-a"
+        } else {
+            "model-b"
+        }
+        .to_owned(),
+    );
     t.status = Some(200);
     t.duration_ms = (i % 17) as f64 * 10.0;
     t.request_body = Bytes::from(

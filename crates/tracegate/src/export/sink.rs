@@ -18,7 +18,7 @@ pub struct Sink {
 enum Out {
     Jsonl(BufWriter<Box<dyn Write>>),
     Csv {
-        writer: csv::Writer<Box<dyn Write>>,
+        writer: Box<csv::Writer<Box<dyn Write>>>,
         columns: Vec<&'static str>,
     },
 }
@@ -39,7 +39,7 @@ impl Sink {
         let out = match format {
             Format::Jsonl => Out::Jsonl(BufWriter::with_capacity(64 * 1024, dest)),
             Format::Csv => {
-                let mut writer = csv::Writer::from_writer(dest);
+                let mut writer = Box::new(csv::Writer::from_writer(dest));
                 writer.write_record(&columns)?;
                 Out::Csv { writer, columns }
             }
