@@ -16,7 +16,7 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use tracegate_store::export::{Export, ExportQuery};
-use tracegate_store::{SqliteStore, TraceStore};
+use tracegate_store::SqliteStore;
 
 use sink::Sink;
 
@@ -116,14 +116,7 @@ async fn local(args: &ExportArgs, query: ExportQuery, sink: &mut Sink) -> anyhow
     let store = tokio::task::spawn_blocking(move || SqliteStore::open(&path))
         .await?
         .with_context(|| format!("cannot open {}", db.display()))?;
-    // Every trace is exported when nothing narrows the search: then the total is known.
-    let total = if query.search.filter.is_none() && query.search.text.is_none() {
-        let count = store.stats().await?.trace_count;
-        Some(query.max_rows.map_or(count, |n| n.min(count)))
-    } else {
-        query.max_rows
-    };
-    let bar = progress(total);
+    let bar = progress(query.max_rows);
     let mut export = Export::new(Arc::new(store), query);
     while let Some(row) = export.next_row().await? {
         sink.row(&row)?;
@@ -133,7 +126,8 @@ async fn local(args: &ExportArgs, query: ExportQuery, sink: &mut Sink) -> anyhow
     Ok(())
 }
 
-/// Progress on standard error (drawn only when it is a terminal).
+/// Progress on standard error (drawn only when it is a terminal): a bar when `--limit`
+/// gives a total, else a count and a rate.
 fn progress(total: Option<u64>) -> ProgressBar {
     let (bar, template) = match total {
         Some(n) => (
