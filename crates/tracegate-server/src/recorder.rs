@@ -26,7 +26,7 @@ pub struct RecorderStats {
     pub unpriced: AtomicU64,
 }
 
-#[derive(Debug, Serialize, PartialEq, Eq)]
+#[derive(Debug, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct RecorderSnapshot {
     pub queued: u64,
     pub queue_bytes: u64,

@@ -5,6 +5,7 @@
 pub mod analytics;
 mod body;
 pub mod error;
+pub mod export;
 pub mod model;
 pub mod search;
 pub mod sqlite;

@@ -3,6 +3,7 @@
 mod bench;
 mod client;
 mod demo;
+mod export;
 mod mock;
 mod prices;
 mod serve;
@@ -36,6 +37,8 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Print the model prices in effect (built-in list and config overrides).
     Prices(prices::PricesArgs),
+    /// Write every trace a search matches as JSON lines or CSV.
+    Export(export::ExportArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -69,6 +72,7 @@ fn main() -> anyhow::Result<()> {
             (Command::Demo(args), _) => demo::run(args).await,
             (Command::Bench(args), _) => bench::run(args).await,
             (Command::Prices(args), _) => prices::run(args),
+            (Command::Export(args), _) => export::run(args).await,
         }
     })
 }

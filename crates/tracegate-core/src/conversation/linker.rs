@@ -47,7 +47,7 @@ pub const TASK_WINDOW_MS: i64 = 3_600_000;
 pub const RETRY_WINDOW_MS: i64 = 15 * 60_000;
 
 /// How a trace joined its conversation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum LinkKind {
     /// First trace of a new conversation.
