@@ -10,8 +10,10 @@
 
 mod analytics;
 mod error;
+mod health;
 mod migrate;
 mod read;
+mod read_only;
 mod search;
 mod write;
 mod write_thread;
