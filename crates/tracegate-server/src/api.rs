@@ -2,6 +2,7 @@
 
 mod analytics;
 pub mod auth;
+mod diagnostics;
 mod search;
 mod traces;
 
@@ -18,6 +19,8 @@ use crate::error::ApiError;
 use crate::inflight::Inflight;
 use crate::recorder::RecorderStats;
 
+pub(crate) use analytics::CACHE_HEADER;
+
 /// What the API handlers need.
 #[derive(Clone)]
 pub struct ApiState {
@@ -26,10 +29,18 @@ pub struct ApiState {
     pub recorder: Arc<RecorderStats>,
     pub stuck_after_ms: f64,
     pub cache: crate::cache::ResponseCache,
+    /// What `GET /diagnostics` reads.
+    pub diagnostics: crate::diagnostics::Sources,
 }
 
 /// `/health`, `/ready` and the `/api/v1` routes (behind the admin token check).
 pub fn router(state: ApiState, auth: auth::AdminAuth) -> Router {
+    let timings = state
+        .diagnostics
+        .live
+        .as_ref()
+        .map(|l| l.timings.clone())
+        .unwrap_or_default();
     let api = Router::new()
         .route("/traces/{id}", get(traces::get_one))
         .route("/stats/inflight", get(traces::inflight))
@@ -37,6 +48,11 @@ pub fn router(state: ApiState, auth: auth::AdminAuth) -> Router {
         .route("/cache", get(cache))
         .merge(search::routes())
         .merge(analytics::routes())
+        .route("/diagnostics", get(diagnostics::diagnostics))
+        .route_layer(middleware::from_fn_with_state(
+            timings,
+            crate::query_timings::time_api_queries,
+        ))
         .route_layer(middleware::from_fn_with_state(auth, auth::require_admin));
     Router::new()
         .route("/health", get(health))

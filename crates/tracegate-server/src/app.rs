@@ -80,12 +80,25 @@ impl Gateway {
             sink,
             max_body_bytes: config.max_body_bytes,
         });
+        let diagnostics = crate::diagnostics::Sources {
+            store: store.clone(),
+            slo: config.slo.clone(),
+            store_path: Some(config.db.clone()),
+            live: Some(crate::diagnostics::LiveSources {
+                inflight: inflight.clone(),
+                stuck_after_ms: config.stuck_after_secs as f64 * 1000.0,
+                recorder: recorder.stats().clone(),
+                queue_limits: limits,
+                timings: crate::query_timings::QueryTimings::default(),
+            }),
+        };
         let api_state = ApiState {
             store,
             inflight: inflight.clone(),
             recorder: recorder.stats().clone(),
             stuck_after_ms: config.stuck_after_secs as f64 * 1000.0,
             cache: crate::cache::ResponseCache::new(config.api_cache_entries),
+            diagnostics,
         };
         let proxy_routes = Router::new()
             .route("/v1/{*rest}", any(proxy::handle))

@@ -2,6 +2,7 @@
 //! then command-line flags. Unknown keys are errors that name the key.
 
 mod secret;
+mod slo;
 mod upstream;
 
 use std::collections::HashMap;
@@ -15,6 +16,7 @@ use tracegate_core::pricing::ModelPrice;
 use tracegate_store::WriterPriority;
 
 pub use secret::Secret;
+pub use slo::SloConfig;
 pub use upstream::{UpstreamConfig, UpstreamKind};
 
 /// Everything `tracegate serve` needs.
@@ -47,6 +49,8 @@ pub struct Config {
     pub upstreams: Vec<UpstreamConfig>,
     /// Price overrides in USD per million tokens, by model name.
     pub prices: HashMap<String, ModelPrice>,
+    /// Targets `tracegate diagnose` holds the gateway to.
+    pub slo: SloConfig,
 }
 
 impl Default for Config {
@@ -65,6 +69,7 @@ impl Default for Config {
             api_cache_entries: 10_000,
             upstreams: Vec::new(),
             prices: HashMap::new(),
+            slo: SloConfig::default(),
         }
     }
 }
@@ -169,6 +174,7 @@ impl Config {
                 ));
             }
         }
+        self.slo.validate().map_err(ConfigError::Invalid)?;
         Ok(())
     }
 
@@ -293,6 +299,18 @@ models = ["gpt-*", "o*"]
         let ups = c.effective_upstreams();
         assert_eq!(ups[0].base_url, "https://api.anthropic.com");
         assert_eq!(ups[1].base_url, "https://api.openai.com");
+    }
+
+    #[test]
+    fn slo_targets_are_read_and_checked() {
+        let c = from_toml("[slo]\nduration_p95_ms = 3000\nslow_query_ms = 1\n").unwrap();
+        assert_eq!(c.slo.duration_p95_ms, 3000.0);
+        assert_eq!(c.slo.slow_query_ms, 1.0);
+        assert_eq!(c.slo.ttft_p95_ms, SloConfig::default().ttft_p95_ms);
+        let err = from_toml("[slo]\nerror_rate = 5\n").unwrap_err().to_string();
+        assert!(err.contains("slo.error_rate"), "{err}");
+        let err = from_toml("[slo]\np95 = 5\n").unwrap_err().to_string();
+        assert!(err.contains("p95"), "{err}");
     }
 
     #[test]

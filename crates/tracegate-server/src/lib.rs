@@ -4,9 +4,11 @@ pub mod api;
 pub mod app;
 pub mod cache;
 pub mod config;
+pub mod diagnostics;
 pub mod error;
 pub mod inflight;
 pub mod proxy;
+pub mod query_timings;
 pub mod recorder;
 pub mod upstream;
 

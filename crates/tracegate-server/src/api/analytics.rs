@@ -12,6 +12,8 @@ use axum::Router;
 
 use super::ApiState;
 
+pub(crate) use params::CACHE_HEADER;
+
 /// The analytics routes, to be nested under `/api/v1`.
 pub fn routes() -> Router<ApiState> {
     Router::new()

@@ -72,7 +72,7 @@ async fn respond(
     req: &SearchRequest,
     started: Instant,
 ) -> Result<Response, ApiError> {
-    let page = if req.query.after.is_none() {
+    let (page, hit) = if req.query.after.is_none() {
         let now_ms = chrono::Utc::now().timestamp_millis();
         let to_ms = req
             .query
@@ -81,13 +81,11 @@ async fn respond(
             .and_then(upper_time_bound)
             .unwrap_or(now_ms);
         let ttl = ResponseCache::ttl_for(to_ms, now_ms);
-        let (page, _hit) = s
-            .cache
+        s.cache
             .get_or_compute(cache_key(req), ttl, || page(s, req))
-            .await?;
-        page
+            .await?
     } else {
-        Arc::new(page(s, req).await?)
+        (Arc::new(page(s, req).await?), false)
     };
     let took_ms = (started.elapsed().as_secs_f64() * 1e6).round() / 1e3;
     let body = Body {
@@ -96,7 +94,12 @@ async fn respond(
         has_more: &page["has_more"],
         took_ms,
     };
-    Ok(Json(body).into_response())
+    let mut response = Json(body).into_response();
+    response.headers_mut().insert(
+        super::CACHE_HEADER,
+        axum::http::HeaderValue::from_static(if hit { "hit" } else { "miss" }),
+    );
+    Ok(response)
 }
 
 /// One page from the store as `{data, next_cursor, has_more}`.
