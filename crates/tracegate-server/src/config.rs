@@ -307,7 +307,9 @@ models = ["gpt-*", "o*"]
         assert_eq!(c.slo.duration_p95_ms, 3000.0);
         assert_eq!(c.slo.slow_query_ms, 1.0);
         assert_eq!(c.slo.ttft_p95_ms, SloConfig::default().ttft_p95_ms);
-        let err = from_toml("[slo]\nerror_rate = 5\n").unwrap_err().to_string();
+        let err = from_toml("[slo]\nerror_rate = 5\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("slo.error_rate"), "{err}");
         let err = from_toml("[slo]\np95 = 5\n").unwrap_err().to_string();
         assert!(err.contains("p95"), "{err}");

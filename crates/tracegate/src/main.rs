@@ -3,6 +3,7 @@
 mod bench;
 mod client;
 mod demo;
+mod diagnose;
 mod mock;
 mod serve;
 mod shutdown;
@@ -32,6 +33,8 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Measure the gateway.
     Bench(bench::BenchArgs),
+    /// Report what is wrong and what to do (exit 1 on a P0/P1 finding).
+    Diagnose(diagnose::DiagnoseArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -47,6 +50,7 @@ fn main() -> anyhow::Result<()> {
             Command::MockUpstream(args) => mock::run(args).await,
             Command::Demo(args) => demo::run(args).await,
             Command::Bench(args) => bench::run(args).await,
+            Command::Diagnose(args) => diagnose::run(args).await,
         }
     })
 }

@@ -69,7 +69,8 @@ pub fn section(
                 if hot { Severity::P3 } else { Severity::Info },
                 Section::Accounts,
                 format!(
-                    "hot account {name:?}: {} of the tokens in the last {window} ({} tokens, ${:.4})",
+                    "{} {name:?}: {} of the tokens in the last {window} ({} tokens, ${:.4})",
+                    if hot { "hot account" } else { "top account" },
                     pct(top_share),
                     top.usage.total_tokens,
                     top.usage.cost_usd

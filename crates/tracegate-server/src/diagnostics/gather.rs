@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use tracegate_store::analytics::window::{parse_window, HOUR_MS};
 use tracegate_store::analytics::{
-    AccountUsage, Bucket, GroupStats, QueryError, SlowestQuery, Slowest, StatsQuery, TimeRange,
+    AccountUsage, Bucket, GroupStats, QueryError, Slowest, SlowestQuery, StatsQuery, TimeRange,
 };
 use tracegate_store::health::{ErrorCount, StoreHealth};
 use tracegate_store::{Store, StoreError};
@@ -157,7 +157,11 @@ pub async fn gather(
         timed(t, "slowest (previous window)", store.slowest(previous_q)),
         timed(t, "usage_by_account 24h", store.usage_by_account(day)),
         timed(t, "usage_by_account 5h", store.usage_by_account(five)),
-        timed(t, "errors_by_status", store.errors_by_status(range, ERROR_ROWS)),
+        timed(
+            t,
+            "errors_by_status",
+            store.errors_by_status(range, ERROR_ROWS)
+        ),
         timed(t, "health", store.health()),
     );
     let live = src.live.as_ref().map(|l| Live {

@@ -10,8 +10,10 @@ use super::format::{bytes, pct};
 use super::severity::{usage_share, Severity};
 use super::{Finding, Section};
 
-/// Free disk below this is P1 whatever the share.
-const DISK_P1_BYTES: u64 = 1024 * 1024 * 1024;
+/// Free disk below this is P1: at a busy gateway's write rate, hours of traces.
+const DISK_P1_BYTES: u64 = 1 << 30;
+/// Free disk below this (or below 5%) is P2.
+const DISK_P2_BYTES: u64 = 5 << 30;
 
 /// What the host looks like now.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -140,7 +142,9 @@ pub fn findings(h: &HostSection, findings: &mut Vec<Finding>) {
                 .process
                 .as_ref()
                 .and_then(|p| p.rss_bytes)
-                .map_or(String::new(), |r| format!("; the gateway holds {}", bytes(r)));
+                .map_or(String::new(), |r| {
+                    format!("; the gateway holds {}", bytes(r))
+                });
             findings.push(Finding::new(
                 sev,
                 Section::Host,
@@ -169,9 +173,10 @@ pub fn findings(h: &HostSection, findings: &mut Vec<Finding>) {
     }
     if let Some(d) = h.disk.as_ref().filter(|d| d.total_bytes > 0) {
         let free = d.available_bytes as f64 / d.total_bytes as f64;
-        let sev = if d.available_bytes < DISK_P1_BYTES || free < 0.02 {
+        // Bytes matter more than shares on large disks: 2% of 2 TB is still 40 GB.
+        let sev = if d.available_bytes < DISK_P1_BYTES {
             Some(Severity::P1)
-        } else if free < 0.05 {
+        } else if d.available_bytes < DISK_P2_BYTES || free < 0.05 {
             Some(Severity::P2)
         } else if free < 0.10 {
             Some(Severity::P3)

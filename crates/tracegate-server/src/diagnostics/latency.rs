@@ -155,5 +155,11 @@ fn finding(kind: &str, row: &Compared, target_ms: f64, span: &str) -> Option<Fin
         "model" => format!("Requests to {name:?} are slow: compare its output tokens per request (GET /api/v1/stats?group_by=model); long answers take long. Latency-sensitive callers can use a smaller model or lower max_tokens."),
         _ => format!("Requests to {name:?} are slow: look at the slowest ones (GET /api/v1/traces?sort=duration_ms) for their model, upstream and size."),
     };
-    Some(Finding::new(severity, Section::Latency, title, evidence, recommendation))
+    Some(Finding::new(
+        severity,
+        Section::Latency,
+        title,
+        evidence,
+        recommendation,
+    ))
 }

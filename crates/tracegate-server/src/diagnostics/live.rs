@@ -101,7 +101,11 @@ pub fn inflight(
             evidence,
             "A request in flight this long waits on its upstream (or on a client reading slowly). If they share an upstream, that provider is hanging: lower that upstream's `timeout_secs` so such requests end with a 504 instead. Each trace is readable at GET /api/v1/traces/{id} once it ends.",
         );
-        f.trace_ids = stuck.iter().take(MAX_STUCK).map(|r| r.trace_id.clone()).collect();
+        f.trace_ids = stuck
+            .iter()
+            .take(MAX_STUCK)
+            .map(|r| r.trace_id.clone())
+            .collect();
         findings.push(f);
     }
     InflightSection {

@@ -100,10 +100,6 @@ pub fn worst(a: Severity, b: Severity) -> Severity {
 pub fn usage_share(share: f64, p1: f64, p2: f64, p3: f64) -> Option<Severity> {
     on_scale(
         share,
-        &[
-            (p1, Severity::P1),
-            (p2, Severity::P2),
-            (p3, Severity::P3),
-        ],
+        &[(p1, Severity::P1), (p2, Severity::P2), (p3, Severity::P3)],
     )
 }

@@ -49,7 +49,9 @@ impl SloRow {
     /// `p95 5.5 s, target 5.0 s (P1)`.
     fn evidence(&self) -> String {
         let value = self.value.map_or_else(|| "-".to_owned(), |v| self.shown(v));
-        let target = self.target.map_or_else(|| "-".to_owned(), |v| self.shown(v));
+        let target = self
+            .target
+            .map_or_else(|| "-".to_owned(), |v| self.shown(v));
         let sev = self.severity.map_or(String::new(), |s| format!(" ({s})"));
         format!("{}: {value}, target {target}{sev}", self.metric)
     }
@@ -83,7 +85,11 @@ pub fn section(
     let duration = latency_rows(
         "duration",
         totals.map_or(&empty, |t| &t.duration_ms),
-        [slo.duration_p50_ms, slo.duration_p95_ms, slo.duration_p99_ms],
+        [
+            slo.duration_p50_ms,
+            slo.duration_p95_ms,
+            slo.duration_p99_ms,
+        ],
     );
     let ttft = latency_rows(
         "ttft",
@@ -125,18 +131,32 @@ pub fn section(
     }
     let ttft_missed = ttft.iter().any(|r| r.severity.is_some());
     let slow = slowest_names(slowest);
-    if let Some(f) = missed(&duration, Section::Slo, "request duration", requests, &span, || {
-        if ttft_missed {
-            format!("Most of the time passes before the first token, at the provider: {slow}. Large prompts raise time to first token; prompt caching lowers it.")
-        } else {
-            format!("Time to first token meets its target, so the time goes into generating long answers: check output tokens per request (GET /api/v1/stats?group_by=model) and max_tokens, and stream to the client. {slow}")
-        }
-    }) {
+    if let Some(f) = missed(
+        &duration,
+        Section::Slo,
+        "request duration",
+        requests,
+        &span,
+        || {
+            if ttft_missed {
+                format!("Most of the time passes before the first token, at the provider: {slow}. Large prompts raise time to first token; prompt caching lowers it.")
+            } else {
+                format!("Time to first token meets its target, so the time goes into generating long answers: check output tokens per request (GET /api/v1/stats?group_by=model) and max_tokens, and stream to the client. {slow}")
+            }
+        },
+    ) {
         findings.push(f);
     }
-    if let Some(f) = missed(&ttft, Section::Slo, "time to first token", requests, &span, || {
-        format!("The provider is slow to start answering: {slow}. Large prompts raise time to first token (check input tokens per request); prompt caching (cache_control) lowers it.")
-    }) {
+    if let Some(f) = missed(
+        &ttft,
+        Section::Slo,
+        "time to first token",
+        requests,
+        &span,
+        || {
+            format!("The provider is slow to start answering: {slow}. Large prompts raise time to first token (check input tokens per request); prompt caching (cache_control) lowers it.")
+        },
+    ) {
         findings.push(f);
     }
     if let Some(sev) = errors.severity {

@@ -2,9 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use tracegate_core::Provider;
-use tracegate_store::analytics::{
-    AccountUsage, GroupStats, Percentiles, SlowRow, Slowest, Tokens,
-};
+use tracegate_store::analytics::{AccountUsage, GroupStats, Percentiles, SlowRow, Slowest, Tokens};
 use tracegate_store::health::{BackendHealth, ErrorCount, SqliteHealth, StoreHealth};
 
 use super::host::{DiskFacts, HostSection, ProcessFacts};
@@ -247,14 +245,26 @@ fn a_slow_window_misses_its_targets_as_p1() {
     assert!(r.is_failing());
     let slo = find(&r, Section::Slo);
     assert_eq!(slo.len(), 2, "{slo:#?}");
-    assert!(slo[0].finding.contains("request duration"), "{}", slo[0].finding);
+    assert!(
+        slo[0].finding.contains("request duration"),
+        "{}",
+        slo[0].finding
+    );
     assert!(slo[0].recommendation.contains("slow-upstream"));
     let lat = find(&r, Section::Latency);
     assert_eq!(lat[0].severity, Severity::P1);
     assert!(lat[0].finding.contains("slow upstream \"slow-upstream\""));
-    assert!(lat[0].evidence[1].contains("no requests to compare"), "{:?}", lat[0].evidence);
+    assert!(
+        lat[0].evidence[1].contains("no requests to compare"),
+        "{:?}",
+        lat[0].evidence
+    );
     // The p99 of 5.7 s is under its 10 s target: not on the table as missed.
-    let p99 = r.slo.iter().find(|row| row.metric == "duration p99").unwrap();
+    let p99 = r
+        .slo
+        .iter()
+        .find(|row| row.metric == "duration p99")
+        .unwrap();
     assert_eq!((p99.met, p99.severity), (Some(true), None));
 }
 
@@ -269,7 +279,11 @@ fn a_regression_against_the_previous_window_is_reported() {
     assert_eq!(lat.len(), 1);
     assert_eq!(lat[0].severity, Severity::P3);
     assert!(lat[0].finding.contains("got slower"));
-    assert!(lat[0].evidence[1].contains("+200.0%"), "{:?}", lat[0].evidence);
+    assert!(
+        lat[0].evidence[1].contains("+200.0%"),
+        "{:?}",
+        lat[0].evidence
+    );
 }
 
 #[test]
@@ -413,7 +427,11 @@ fn a_full_disk_and_a_busy_cpu_are_host_findings() {
     let r = build(i);
     let h = find(&r, Section::Host);
     let sev: Vec<Severity> = h.iter().map(|f| f.severity).collect();
-    assert_eq!(sev, vec![Severity::P1, Severity::P1, Severity::P2], "{h:#?}");
+    assert_eq!(
+        sev,
+        vec![Severity::P1, Severity::P1, Severity::P2],
+        "{h:#?}"
+    );
     assert!(r.is_failing());
     assert!(r.unavailable.iter().all(|u| u.section != Section::Host));
 }
@@ -440,7 +458,11 @@ fn no_traffic_is_information_not_a_problem() {
     let r = build(i);
     assert_eq!(r.worst, Severity::Info);
     assert!(r.findings[0].finding.contains("no requests"));
-    assert!(r.slo.iter().take(7).all(|row| row.value.is_none() && row.met.is_none()));
+    assert!(r
+        .slo
+        .iter()
+        .take(7)
+        .all(|row| row.value.is_none() && row.met.is_none()));
 }
 
 #[test]

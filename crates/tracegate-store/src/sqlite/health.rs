@@ -15,7 +15,8 @@ use crate::health::{
 };
 
 /// Why the page cache hit rate is not reported.
-const NO_CACHE_HIT_RATE: &str = "page cache hit rate: not measured; SQLite reports it only through \
+const NO_CACHE_HIT_RATE: &str =
+    "page cache hit rate: not measured; SQLite reports it only through \
     sqlite3_db_status, which the SQLite binding used here does not expose";
 
 #[async_trait::async_trait]
@@ -64,7 +65,10 @@ fn health(c: &Connection, path: Option<&Path>) -> Result<StoreHealth, StoreError
             let mut wal = p.as_os_str().to_owned();
             wal.push("-wal");
             (
-                p.display().to_string(),
+                std::fs::canonicalize(p)
+                    .unwrap_or_else(|_| p.to_path_buf())
+                    .display()
+                    .to_string(),
                 file_len(p)?,
                 file_len(Path::new(&wal))?,
             )
