@@ -60,13 +60,17 @@ pub async fn run(args: DiagnoseArgs) -> anyhow::Result<()> {
     };
     let code = match made {
         Ok((report, json)) => {
-            let mut out = std::io::stdout().lock();
-            if args.json {
-                writeln!(out, "{json}")?;
+            let text = if args.json {
+                format!("{json}\n")
             } else {
-                write!(out, "{}", render::text(&report, &origin(&args)))?;
+                render::text(&report, &origin(&args))
+            };
+            let mut out = std::io::stdout().lock();
+            match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+                // A reader that stopped early (`| head`) is no failure of the report.
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(e.into()),
+                _ => {}
             }
-            out.flush()?;
             if report.is_failing() {
                 EXIT_FAILING
             } else {

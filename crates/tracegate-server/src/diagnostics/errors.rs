@@ -17,7 +17,7 @@ fn advice(e: &ErrorCount) -> &'static str {
     match (e.status, e.outcome.as_str()) {
         (Some(429), _) => "429: the provider rate-limits these requests. Spread the load (fewer concurrent clients), ask the provider for a higher limit, and let clients honour retry-after.",
         (Some(401 | 403), _) => "401/403: the provider refuses the credential. Check the key the clients send, or the upstream's `api_key_env`.",
-        (Some(529 | 500..=599), _) => "5xx: the provider is failing. Check its status page; retry with backoff, or route the models to another upstream.",
+        (Some(500..=599), _) => "5xx: the provider is failing. Check its status page; retry with backoff, or route the models to another upstream.",
         (_, "timeout") => "timeout: no answer within the upstream's `timeout_secs`. The provider hangs or the answers are very long; see the slowest upstreams.",
         (_, "gateway_error") => "gateway_error: the gateway could not reach the upstream. Check its `base_url`, DNS and the network from the gateway's host.",
         (_, "client_error") => "client_error: the gateway refused the requests (malformed body, too large, unknown model). List them with GET /api/v1/traces?outcome=client_error.",
