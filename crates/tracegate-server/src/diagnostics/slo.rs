@@ -46,7 +46,19 @@ impl SloRow {
         }
     }
 
-    /// `p95 5.5 s, target 5.0 s (P1)`.
+    /// `p95 5.5 s (target 5.0 s)`: the figure without the group's name.
+    fn short(&self) -> String {
+        let q = self.metric.rsplit(' ').next().unwrap_or_default();
+        let value = self.value.map_or_else(|| "-".to_owned(), |v| self.shown(v));
+        let target = self.target.map_or_else(|| "-".to_owned(), |v| self.shown(v));
+        if q == "rate" || q == self.metric {
+            format!("{value} (target {target})")
+        } else {
+            format!("{q} {value} (target {target})")
+        }
+    }
+
+    /// `duration p95: 5.5 s, target 5.0 s (P1)`.
     fn evidence(&self) -> String {
         let value = self.value.map_or_else(|| "-".to_owned(), |v| self.shown(v));
         let target = self
@@ -163,7 +175,7 @@ pub fn section(
         findings.push(Finding::new(
             sev,
             Section::Slo,
-            format!("error rate misses its target: {}", errors.evidence()),
+            format!("error rate misses its target: {}", errors.short()),
             vec![format!("{} of {requests} requests in the last {span} did not end ok", totals.map_or(0, |t| t.errors))],
             "See the errors by upstream and status below for the cause; list the failed requests with GET /api/v1/traces?outcome=upstream_error (or timeout, gateway_error, client_error, cancelled).",
         ));
@@ -172,7 +184,7 @@ pub fn section(
         findings.push(Finding::new(
             sev,
             Section::Slo,
-            format!("throughput below its target: {}", throughput.evidence()),
+            format!("throughput below its target: {}", throughput.short()),
             vec![format!("{requests} requests in the last {span}")],
             "Fewer requests than expected reach the gateway: check that clients point at it (base URL) and that nothing in front of it refuses them.",
         ));
@@ -203,7 +215,7 @@ fn missed(
     Some(Finding::new(
         sev,
         section,
-        format!("{what} misses its target: {}", worst.evidence()),
+        format!("{what} misses its target: {}", worst.short()),
         evidence,
         recommendation(),
     ))

@@ -45,7 +45,7 @@ pub fn text(r: &Report, origin: &str) -> String {
         "tracegate diagnose: {origin}, last {} ({} to {})",
         r.since,
         r.from.format("%Y-%m-%d %H:%M:%S UTC"),
-        r.to.format("%H:%M:%S UTC")
+        r.to.format("%Y-%m-%d %H:%M:%S UTC")
     );
     let verdict = if r.is_failing() {
         "a P0/P1 finding is present (exit status 1)"
