@@ -50,7 +50,9 @@ impl SloRow {
     fn short(&self) -> String {
         let q = self.metric.rsplit(' ').next().unwrap_or_default();
         let value = self.value.map_or_else(|| "-".to_owned(), |v| self.shown(v));
-        let target = self.target.map_or_else(|| "-".to_owned(), |v| self.shown(v));
+        let target = self
+            .target
+            .map_or_else(|| "-".to_owned(), |v| self.shown(v));
         if q == "rate" || q == self.metric {
             format!("{value} (target {target})")
         } else {
