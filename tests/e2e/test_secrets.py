@@ -50,8 +50,11 @@ def test_credentials_are_not_stored(start_gateway: StartGateway, mock: Mock) -> 
             resp.read()
             ids.append(resp.headers["x-request-id"])
     for headers, body in [
-        ({"x-api-key": anthropic_key, "anthropic-version": "2023-06-01"}, b"not json"),
-        ({"authorization": f"Bearer {openai_key}", "x-tracegate-metadata": "{oops"}, json.dumps(openai_request())),
+        ({"x-api-key": anthropic_key, "anthropic-version": "2023-06-01", "content-type": "application/json"}, b"not json"),
+        (
+            {"authorization": f"Bearer {openai_key}", "x-tracegate-metadata": "{oops", "content-type": "application/json"},
+            json.dumps(openai_request()),
+        ),
     ]:
         path = "/v1/messages" if "x-api-key" in headers else "/v1/chat/completions"
         r = httpx.post(gw.url + path, content=body, headers=headers, timeout=30)

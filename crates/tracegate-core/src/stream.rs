@@ -225,6 +225,37 @@ mod tests {
     }
 
     #[test]
+    fn implausible_stream_usage_is_dropped_like_a_whole_responses() {
+        let max = u64::MAX;
+        let anthropic = format!(
+            "event: message_start\ndata: {}\n\nevent: message_delta\ndata: {}\n\nevent: message_stop\ndata: {{\"type\":\"message_stop\"}}\n\n",
+            json!({"type": "message_start", "message": {"model": "claude-x", "content": [],
+                   "usage": {"input_tokens": 12, "output_tokens": 1}}}),
+            json!({"type": "message_delta", "delta": {"stop_reason": "end_turn"},
+                   "usage": {"output_tokens": max}}),
+        );
+        let openai = format!(
+            "data: {}\n\ndata: {}\n\ndata: [DONE]\n\n",
+            json!({"model": "gpt-x", "choices": [{"index": 0, "delta": {"content": "hi"},
+                   "finish_reason": "stop"}]}),
+            json!({"model": "gpt-x", "choices": [],
+                   "usage": {"prompt_tokens": 9, "completion_tokens": max}}),
+        );
+        for (provider, body) in [(Provider::Anthropic, anthropic), (Provider::Openai, openai)] {
+            let (_, summary) = run(provider, &body);
+            let mut usage = summary.usage;
+            assert_eq!(usage.output_tokens, Some(max), "{provider}");
+            let note = crate::usage::drop_implausible(&mut usage).unwrap();
+            assert!(note.contains(&format!("output_tokens={max}")), "{note}");
+            assert_eq!(usage.output_tokens, None);
+            assert!(
+                usage.input_tokens.is_some_and(|n| n < 100),
+                "{provider}: {usage:?}"
+            );
+        }
+    }
+
+    #[test]
     fn empty_streams_have_no_message() {
         for provider in [Provider::Anthropic, Provider::Openai] {
             let (infos, summary) = run(provider, ": ping\n\n");

@@ -41,6 +41,34 @@ pub fn usage_from_response(provider: Provider, body: &Value) -> Usage {
     }
 }
 
+/// The most tokens one request is believed to report in one usage figure. Above it the figure
+/// is taken for a broken or hostile upstream (`2^64 - 1`, say): kept, it would poison every
+/// total, rollup and cost it is summed into.
+pub const MAX_PLAUSIBLE_TOKENS: u64 = 1_000_000_000;
+
+/// Sets the figures of `usage` above [`MAX_PLAUSIBLE_TOKENS`] to `None` (unknown) and returns
+/// a note naming them, or `None` when every figure is plausible.
+pub fn drop_implausible(usage: &mut Usage) -> Option<String> {
+    let mut dropped = Vec::new();
+    for (name, figure) in [
+        ("input_tokens", &mut usage.input_tokens),
+        ("output_tokens", &mut usage.output_tokens),
+        ("cache_read_tokens", &mut usage.cache_read_tokens),
+        ("cache_write_tokens", &mut usage.cache_write_tokens),
+    ] {
+        if let Some(n) = figure.filter(|&n| n > MAX_PLAUSIBLE_TOKENS) {
+            dropped.push(format!("{name}={n}"));
+            *figure = None;
+        }
+    }
+    (!dropped.is_empty()).then(|| {
+        format!(
+            "upstream reported implausible usage: {} (over {MAX_PLAUSIBLE_TOKENS} tokens; not recorded)",
+            dropped.join(", ")
+        )
+    })
+}
+
 /// The model the provider says answered, from the top-level `model` member.
 pub fn model_from_response(body: &Value) -> Option<String> {
     body.get("model")
@@ -176,6 +204,42 @@ mod tests {
         }
         assert_eq!(model_from_response(&json!({"model": 3})), None);
         assert_eq!(model_from_response(&json!({"model": ""})), None);
+    }
+
+    #[test]
+    fn implausible_figures_are_dropped_and_named() {
+        let max = u64::MAX;
+        let body = json!({"usage": {"input_tokens": max, "output_tokens": 7,
+                                    "cache_read_input_tokens": MAX_PLAUSIBLE_TOKENS,
+                                    "cache_creation_input_tokens": MAX_PLAUSIBLE_TOKENS + 1}});
+        let mut u = usage_from_response(Provider::Anthropic, &body);
+        let note = drop_implausible(&mut u).unwrap();
+        assert_eq!(
+            u,
+            Usage {
+                input_tokens: None,
+                output_tokens: Some(7),
+                cache_read_tokens: Some(MAX_PLAUSIBLE_TOKENS),
+                cache_write_tokens: None,
+            }
+        );
+        assert!(note.contains(&format!("input_tokens={max}")), "{note}");
+        assert!(note.contains("cache_write_tokens=1000000001"), "{note}");
+        assert!(!note.contains("output_tokens"), "{note}");
+        assert_eq!(u.total(), 7 + MAX_PLAUSIBLE_TOKENS);
+
+        let body = json!({"usage": {"prompt_tokens": max, "completion_tokens": max,
+                                    "prompt_tokens_details": {"cached_tokens": 3}}});
+        let mut u = usage_from_response(Provider::Openai, &body);
+        assert!(drop_implausible(&mut u).is_some());
+        assert_eq!(u.input_tokens, None);
+        assert_eq!(u.output_tokens, None);
+        assert_eq!(u.cache_read_tokens, Some(3));
+
+        let mut fine =
+            usage_from_response(Provider::Anthropic, &json!({"usage": {"input_tokens": 5}}));
+        assert_eq!(drop_implausible(&mut fine), None);
+        assert_eq!(fine.input_tokens, Some(5));
     }
 
     #[test]

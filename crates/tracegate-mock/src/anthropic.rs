@@ -9,12 +9,14 @@ use axum::response::Response;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
+use serde_json::Value;
 
 use crate::config::RequestParams;
 use crate::errors::{ApiError, BodyError};
 use crate::reply::{self, Provider};
 use crate::state::AppState;
 use crate::text;
+use crate::tool_use::ToolCall;
 
 pub(crate) use usage::Usage;
 
@@ -80,6 +82,8 @@ pub(crate) struct Answer {
     pub usage: Usage,
     pub stop_reason: &'static str,
     pub text_seed: u64,
+    /// A tool call that ends the answer (`x-mock-tool-use`).
+    pub tool_call: Option<ToolCall>,
 }
 
 #[derive(Serialize)]
@@ -87,6 +91,34 @@ pub(crate) struct TextBlock<'a> {
     #[serde(rename = "type")]
     kind: &'static str,
     text: &'a str,
+}
+
+#[derive(Serialize)]
+pub(crate) struct ToolUseBlock<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    id: &'a str,
+    name: &'a str,
+    input: &'a Value,
+}
+
+impl<'a> ToolUseBlock<'a> {
+    pub fn new(call: &'a ToolCall, input: &'a Value) -> Self {
+        ToolUseBlock {
+            kind: "tool_use",
+            id: &call.id,
+            name: &call.tool.name,
+            input,
+        }
+    }
+}
+
+/// A content block of a message.
+#[derive(Serialize)]
+#[serde(untagged)]
+pub(crate) enum Block<'a> {
+    Text(TextBlock<'a>),
+    ToolUse(ToolUseBlock<'a>),
 }
 
 /// A `message` object, as returned whole or inside `message_start`.
@@ -97,7 +129,7 @@ pub(crate) struct Message<'a> {
     kind: &'static str,
     role: &'static str,
     model: &'a str,
-    content: &'a [TextBlock<'a>],
+    content: &'a [Block<'a>],
     stop_reason: Option<&'a str>,
     stop_sequence: Option<&'a str>,
     usage: Usage,
@@ -107,7 +139,7 @@ impl Answer {
     /// The message object with `content`, `stop_reason` and `usage`.
     pub fn message<'a>(
         &'a self,
-        content: &'a [TextBlock<'a>],
+        content: &'a [Block<'a>],
         stop_reason: Option<&'a str>,
         usage: Usage,
     ) -> Message<'a> {
@@ -141,8 +173,13 @@ pub(crate) async fn messages(
     }
     let (output_tokens, stop_reason) = match req.max_tokens {
         Some(max) if max < u64::from(params.output_tokens) => (max as u32, "max_tokens"),
+        _ if params.tool_use.is_some() => (params.output_tokens, "tool_use"),
         _ => (params.output_tokens, "end_turn"),
     };
+    let tool_call = params
+        .tool_use
+        .clone()
+        .map(|t| ToolCall::anthropic(t, &st.ids));
     let mut usage = usage::input_usage(&req, &st.cache);
     usage.output_tokens = output_tokens;
     let answer = Answer {
@@ -151,17 +188,22 @@ pub(crate) async fn messages(
         usage,
         stop_reason,
         text_seed: req.text_seed(st.cfg.seed),
+        tool_call,
     };
     let mut resp = if req.stream.unwrap_or(false) {
         stream::respond(&st, answer, &params)
     } else {
         let text = text::full_text(answer.text_seed, output_tokens);
-        let content = [TextBlock {
+        let mut content = vec![Block::Text(TextBlock {
             kind: "text",
             text: &text,
-        }];
+        })];
+        if let Some(call) = &answer.tool_call {
+            content.push(Block::ToolUse(ToolUseBlock::new(call, &call.tool.input)));
+        }
         let message = answer.message(&content, Some(stop_reason), usage);
-        reply::json(StatusCode::OK, reply::to_json(&message))
+        let json = crate::usage_override::to_json(&message, params.usage_override.as_ref());
+        reply::json(StatusCode::OK, json)
     };
     reply::add_request_id(&mut resp, Provider::Anthropic, &st);
     resp

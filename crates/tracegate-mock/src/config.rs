@@ -24,6 +24,10 @@ pub const HEADER_LATENCY_MS: &str = "x-mock-latency-ms";
 pub const HEADER_ERROR_AFTER: &str = "x-mock-error-after";
 /// Header overriding the `retry-after` seconds sent with 429 answers.
 pub const HEADER_RETRY_AFTER: &str = "x-mock-retry-after";
+/// Header whose JSON object's members are written over the answer's `usage` object (in a
+/// stream: the last usage an Anthropic `message_delta` or OpenAI usage chunk reports), to
+/// play a provider that reports odd usage: `{"output_tokens": 18446744073709551615}`.
+pub const HEADER_USAGE_OVERRIDE: &str = "x-mock-usage-override";
 
 /// Behaviour of the mock provider.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -76,6 +80,8 @@ pub(crate) struct RequestParams {
     pub forced_status: Option<StatusCode>,
     pub error_after: Option<u32>,
     pub retry_after_secs: u64,
+    pub tool_use: Option<crate::tool_use::ToolUse>,
+    pub usage_override: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 impl RequestParams {
@@ -97,6 +103,11 @@ impl RequestParams {
             error_after: header_u64(headers, HEADER_ERROR_AFTER)
                 .map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
             retry_after_secs: header_u64(headers, HEADER_RETRY_AFTER).unwrap_or(1),
+            tool_use: crate::tool_use::ToolUse::from_headers(headers),
+            usage_override: headers
+                .get(HEADER_USAGE_OVERRIDE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|s| serde_json::from_str(s).ok()),
         }
     }
 
@@ -152,6 +163,26 @@ mod tests {
         assert_eq!(params.forced_status, None);
         assert_eq!(params.error_after, None);
         assert_eq!(params.retry_after_secs, 1);
+        assert_eq!(params.usage_override, None);
+    }
+
+    #[test]
+    fn usage_override_is_a_json_object_or_nothing() {
+        let h = headers(&[(
+            HEADER_USAGE_OVERRIDE,
+            r#"{"output_tokens": 18446744073709551615}"#,
+        )]);
+        let over = RequestParams::new(&MockConfig::default(), &h)
+            .usage_override
+            .unwrap();
+        assert_eq!(over["output_tokens"].as_u64(), Some(u64::MAX));
+        for bad in ["[1]", "{oops", "7"] {
+            let h = headers(&[(HEADER_USAGE_OVERRIDE, bad)]);
+            assert_eq!(
+                RequestParams::new(&MockConfig::default(), &h).usage_override,
+                None
+            );
+        }
     }
 
     #[test]

@@ -7,7 +7,10 @@
 //!
 //! Per-request `x-mock-*` headers override the [`MockConfig`]:
 //! `x-mock-status`, `x-mock-output-tokens`, `x-mock-ttft-ms`, `x-mock-inter-token-ms`,
-//! `x-mock-latency-ms`, `x-mock-error-after` and `x-mock-retry-after`.
+//! `x-mock-latency-ms`, `x-mock-error-after`, `x-mock-retry-after` and
+//! `x-mock-usage-override` (a JSON object written over the answer's `usage`); and
+//! `x-mock-tool-use: {"name":"Task","input":{"prompt":"..."}}` ends the answer with that tool
+//! call (an Anthropic `tool_use` block, OpenAI `tool_calls`), streamed or not.
 //! Every logged response carries `x-mock-response-id`; `GET /_mock/responses/{id}`
 //! returns its body as sent, `GET /_mock/requests/{id}` the request as received
 //! (`{"method","path","headers","body"}`) and `GET /_mock/requests/{id}/body` the raw
@@ -30,13 +33,17 @@ mod state;
 #[cfg(test)]
 mod test_util;
 mod text;
+mod tool_use;
+mod usage_override;
 
 pub use config::{
     MockConfig, HEADER_ERROR_AFTER, HEADER_INTER_TOKEN_MS, HEADER_LATENCY_MS, HEADER_OUTPUT_TOKENS,
-    HEADER_RETRY_AFTER, HEADER_STATUS, HEADER_TTFT_MS, MAX_DELAY_MS, MAX_OUTPUT_TOKENS,
+    HEADER_RETRY_AFTER, HEADER_STATUS, HEADER_TTFT_MS, HEADER_USAGE_OVERRIDE, MAX_DELAY_MS,
+    MAX_OUTPUT_TOKENS,
 };
 pub use exchange_log::{RESPONSE_LOG_CAPACITY, RESPONSE_LOG_MAX_BYTES};
 pub use recording::{HEADER_RESPONSE_ID, MAX_REQUEST_BYTES};
+pub use tool_use::HEADER_TOOL_USE;
 
 use axum::serve::ListenerExt;
 use tokio::net::TcpListener;

@@ -9,11 +9,13 @@ use axum::response::Response;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
+use serde_json::Value;
 
 use crate::errors::{ApiError, BodyError};
 use crate::reply::{self, Provider};
 use crate::state::AppState;
 use crate::text;
+use crate::tool_use::ToolCall;
 
 pub(crate) use usage::Usage;
 
@@ -89,6 +91,8 @@ pub(crate) struct Answer {
     pub usage: Usage,
     pub finish_reason: &'static str,
     pub text_seed: u64,
+    /// A tool call that ends the answer (`x-mock-tool-use`).
+    pub tool_call: Option<ToolCall>,
 }
 
 #[derive(Serialize)]
@@ -117,6 +121,8 @@ struct AssistantMessage<'a> {
     content: &'a str,
     refusal: Option<&'a str>,
     annotations: [(); 0],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tool_calls: Option<[Value; 1]>,
 }
 
 /// `POST /v1/chat/completions`.
@@ -143,8 +149,13 @@ pub(crate) async fn chat_completions(
     let limit = req.max_completion_tokens.or(req.max_tokens);
     let (completion_tokens, finish_reason) = match limit {
         Some(max) if max < u64::from(params.output_tokens) => (max as u32, "length"),
+        _ if params.tool_use.is_some() => (params.output_tokens, "tool_calls"),
         _ => (params.output_tokens, "stop"),
     };
+    let tool_call = params
+        .tool_use
+        .clone()
+        .map(|t| ToolCall::openai(t, &st.ids));
     let prompt_tokens = req.prompt_tokens();
     let cached = usage::cached_tokens(&req, prompt_tokens, &st.cache);
     let answer = Answer {
@@ -155,6 +166,7 @@ pub(crate) async fn chat_completions(
         usage: Usage::new(prompt_tokens, cached, completion_tokens),
         finish_reason,
         text_seed: req.text_seed(st.cfg.seed),
+        tool_call,
     };
     let mut resp = if req.stream.unwrap_or(false) {
         stream::respond(&st, answer, &params, req.include_usage())
@@ -172,6 +184,7 @@ pub(crate) async fn chat_completions(
                     content: &content,
                     refusal: None,
                     annotations: [],
+                    tool_calls: answer.tool_call.as_ref().map(|c| [c.openai_json()]),
                 },
                 logprobs: None,
                 finish_reason,
@@ -180,7 +193,8 @@ pub(crate) async fn chat_completions(
             service_tier: "default",
             system_fingerprint: &answer.fingerprint,
         };
-        reply::json(StatusCode::OK, reply::to_json(&completion))
+        let json = crate::usage_override::to_json(&completion, params.usage_override.as_ref());
+        reply::json(StatusCode::OK, json)
     };
     reply::add_request_id(&mut resp, Provider::OpenAi, &st);
     reply::set_header(

@@ -3,6 +3,8 @@
 mod analytics;
 pub mod auth;
 mod diagnostics;
+mod errors;
+pub mod host_guard;
 mod search;
 mod traces;
 
@@ -33,8 +35,9 @@ pub struct ApiState {
     pub diagnostics: crate::diagnostics::Sources,
 }
 
-/// `/health`, `/ready` and the `/api/v1` routes (behind the admin token check).
-pub fn router(state: ApiState, auth: auth::AdminAuth) -> Router {
+/// `/health`, `/ready` and the `/api/v1` routes (behind the host guard, then the admin
+/// token check).
+pub fn router(state: ApiState, auth: auth::AdminAuth, guard: host_guard::HostGuard) -> Router {
     let timings = state
         .diagnostics
         .live
@@ -53,11 +56,13 @@ pub fn router(state: ApiState, auth: auth::AdminAuth) -> Router {
             timings,
             crate::query_timings::time_api_queries,
         ))
-        .route_layer(middleware::from_fn_with_state(auth, auth::require_admin));
+        .route_layer(middleware::from_fn_with_state(auth, auth::require_admin))
+        .layer(middleware::from_fn_with_state(guard, host_guard::guard));
     Router::new()
         .route("/health", get(health))
         .route("/ready", get(ready))
         .nest("/api/v1", api)
+        .layer(middleware::from_fn(errors::json_errors))
         .with_state(state)
 }
 

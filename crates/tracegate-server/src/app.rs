@@ -14,7 +14,7 @@ use tokio_util::task::TaskTracker;
 use tracegate_core::pricing::PriceTable;
 use tracegate_store::{SqliteStore, Store};
 
-use crate::api::{self, auth::AdminAuth, ApiState};
+use crate::api::{self, auth::AdminAuth, host_guard::HostGuard, ApiState};
 use crate::config::Config;
 use crate::inflight::Inflight;
 use crate::proxy::{self, ProxyState, RecordSink};
@@ -71,14 +71,20 @@ impl Gateway {
         let cut = CancellationToken::new();
         let sink = Arc::new(RecordSink {
             recorder: recorder.clone(),
-            prices: Arc::new(prices),
+            prices: Arc::new(crate::pricing::Pricing::new(prices)),
             inflight: inflight.clone(),
             cut: cut.clone(),
+            access_log: config.access_log,
         });
+        let origins = crate::origin::AllowedOrigins::new(&config.allowed_origins);
         let proxy_state = Arc::new(ProxyState {
             upstreams,
             sink,
             max_body_bytes: config.max_body_bytes,
+            origins: proxy::origin::OriginPolicy::new(
+                origins.clone(),
+                crate::listen::is_loopback(&config.listen),
+            ),
         });
         let diagnostics = crate::diagnostics::Sources {
             store: store.clone(),
@@ -92,6 +98,8 @@ impl Gateway {
                 timings: crate::query_timings::QueryTimings::default(),
             }),
         };
+        let auth = AdminAuth::new(config.admin_token().cloned());
+        let guard = HostGuard::new(!auth.is_required(), &config.allowed_hosts, origins);
         let api_state = ApiState {
             store,
             inflight: inflight.clone(),
@@ -105,10 +113,7 @@ impl Gateway {
             .with_state(proxy_state);
         let router = Router::new()
             .merge(proxy_routes)
-            .merge(api::router(
-                api_state,
-                AdminAuth::new(config.admin_token().cloned()),
-            ))
+            .merge(api::router(api_state, auth, guard))
             .fallback(not_found);
         Ok(Gateway {
             router,
@@ -176,6 +181,7 @@ pub async fn serve(
     )
     .with_graceful_shutdown(stop.clone().cancelled_owned());
     let mut server = std::pin::pin!(server.into_future());
+    crate::startup::log_startup(&config, local);
     tracing::info!(listen = %local, db = %config.db.display(), "tracegate is serving");
     tokio::select! {
         result = &mut server => result?,

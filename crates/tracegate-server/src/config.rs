@@ -1,12 +1,14 @@
 //! Configuration: defaults, then a TOML file, then `TRACEGATE_*` environment variables,
 //! then command-line flags. Unknown keys are errors that name the key.
 
+mod error;
+mod log_format;
 mod secret;
 mod slo;
 mod upstream;
+mod web;
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use figment::providers::{Env, Format, Serialized, Toml};
@@ -15,6 +17,8 @@ use serde::{Deserialize, Serialize};
 use tracegate_core::pricing::ModelPrice;
 use tracegate_store::WriterPriority;
 
+pub use error::ConfigError;
+pub use log_format::LogFormat;
 pub use secret::Secret;
 pub use slo::SloConfig;
 pub use upstream::{UpstreamConfig, UpstreamKind};
@@ -23,8 +27,9 @@ pub use upstream::{UpstreamConfig, UpstreamKind};
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
-    /// Address the gateway listens on.
-    pub listen: SocketAddr,
+    /// Address the gateway listens on: `host:port`, the host an IP address or a name
+    /// resolved when binding (`localhost` is 127.0.0.1).
+    pub listen: String,
     /// Path of the embedded SQLite store.
     pub db: PathBuf,
     /// Largest request body accepted, in bytes (413 above it).
@@ -51,12 +56,22 @@ pub struct Config {
     pub prices: HashMap<String, ModelPrice>,
     /// Targets `tracegate diagnose` holds the gateway to.
     pub slo: SloConfig,
+    /// One info line per finished request on the `tracegate::access` target.
+    pub access_log: bool,
+    /// `text` or `json`: the format of everything the process logs.
+    pub log_format: LogFormat,
+    /// Host names, besides loopback ones, that an open `/api` (no admin token) answers to.
+    #[serde(deserialize_with = "web::string_list")]
+    pub allowed_hosts: Vec<String>,
+    /// Web origins whose browser pages may call the proxy and the API.
+    #[serde(deserialize_with = "web::string_list")]
+    pub allowed_origins: Vec<String>,
 }
 
 impl Default for Config {
     fn default() -> Self {
         Config {
-            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            listen: "127.0.0.1:8080".into(),
             db: PathBuf::from("tracegate.db"),
             max_body_bytes: 32 * 1024 * 1024,
             shutdown_grace_secs: 30,
@@ -70,6 +85,10 @@ impl Default for Config {
             upstreams: Vec::new(),
             prices: HashMap::new(),
             slo: SloConfig::default(),
+            access_log: true,
+            log_format: LogFormat::Text,
+            allowed_hosts: Vec::new(),
+            allowed_origins: Vec::new(),
         }
     }
 }
@@ -78,22 +97,15 @@ impl Default for Config {
 #[derive(Debug, Default, Serialize)]
 pub struct Overrides {
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub listen: Option<SocketAddr>,
+    pub listen: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub db: Option<PathBuf>,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("configuration: {0}")]
-    Load(Box<figment::Error>),
-    #[error("configuration: {0}")]
-    Invalid(String),
-}
-
 impl Config {
-    /// The settings that `TRACEGATE_<KEY>` environment variables can set. Lists and tables
-    /// (`upstreams`, `prices`) come from the config file only.
+    /// The settings that `TRACEGATE_<KEY>` environment variables can set. Tables
+    /// (`upstreams`, `prices`) come from the config file only; the two lists of names
+    /// (`allowed_hosts`, `allowed_origins`) are comma-separated there.
     pub const ENV_KEYS: &'static [&'static str] = &[
         "listen",
         "db",
@@ -106,6 +118,10 @@ impl Config {
         "admin_token",
         "stuck_after_secs",
         "api_cache_entries",
+        "access_log",
+        "log_format",
+        "allowed_hosts",
+        "allowed_origins",
     ];
 
     /// `TRACEGATE_*` variables in the environment that are not settings (nor `TRACEGATE_CONFIG`
@@ -139,7 +155,7 @@ impl Config {
             .merge(Serialized::defaults(overrides));
         let mut config: Config = figment
             .extract()
-            .map_err(|e| ConfigError::Load(Box::new(e)))?;
+            .map_err(|e| ConfigError::from_figment(e, file))?;
         if config.admin_token().is_none() {
             config.admin_token = None;
         }
@@ -150,6 +166,9 @@ impl Config {
     /// Checks what serde cannot: names, URLs, globs, limits.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let bad = |m: String| Err(ConfigError::Invalid(m));
+        if let Err(m) = crate::listen::validate(&self.listen) {
+            return bad(format!("listen: {m}"));
+        }
         if self.max_body_bytes == 0 {
             return bad("max_body_bytes must be greater than 0".into());
         }
@@ -166,6 +185,8 @@ impl Config {
             u.validate()
                 .map_err(|m| ConfigError::Invalid(format!("upstreams[{i}].{m}")))?;
         }
+        web::validate_hosts(&self.allowed_hosts).map_err(ConfigError::Invalid)?;
+        web::validate_origins(&self.allowed_origins).map_err(ConfigError::Invalid)?;
         for (model, p) in &self.prices {
             let all = [Some(p.input), Some(p.output), p.cache_read, p.cache_write];
             if all.iter().flatten().any(|v| !v.is_finite() || *v < 0.0) {
@@ -211,7 +232,7 @@ mod tests {
         let c: Config = Figment::from(Serialized::defaults(Config::default()))
             .merge(Toml::string(s))
             .extract()
-            .map_err(|e| ConfigError::Load(Box::new(e)))?;
+            .map_err(|e| ConfigError::from_figment(e, None))?;
         c.validate()?;
         Ok(c)
     }
@@ -237,7 +258,7 @@ models = ["gpt-*", "o*"]
         assert_eq!(c.upstreams.len(), 2);
         assert_eq!(c.upstreams[1].models, vec!["gpt-*", "o*"]);
         assert_eq!(c.upstreams[1].timeout_secs, 600);
-        assert_eq!(c.listen.port(), 8080);
+        assert_eq!(c.listen, "127.0.0.1:8080");
     }
 
     #[test]
@@ -252,6 +273,20 @@ models = ["gpt-*", "o*"]
         .unwrap_err()
         .to_string();
         assert!(err.contains("modles"), "{err}");
+    }
+
+    #[test]
+    fn listen_takes_host_names() {
+        let c = from_toml("listen = \"localhost:9000\"").unwrap();
+        assert_eq!(c.listen, "localhost:9000");
+        assert!(from_toml("listen = \"[::1]:9000\"").is_ok());
+        for bad in ["localhost", "localhost:port", "no such host:1"] {
+            let err = from_toml(&format!("listen = {bad:?}"))
+                .unwrap_err()
+                .to_string();
+            assert!(err.starts_with("configuration: listen: "), "{err}");
+            assert!(err.contains(bad), "{err}");
+        }
     }
 
     #[test]
@@ -294,6 +329,55 @@ models = ["gpt-*", "o*"]
     }
 
     #[test]
+    fn allowed_hosts_and_origins_are_lists_or_comma_separated() {
+        let c = from_toml(
+            "allowed_hosts = [\"gw.internal\"]\nallowed_origins = [\"https://app.example.com\"]\n",
+        )
+        .unwrap();
+        assert_eq!(c.allowed_hosts, vec!["gw.internal"]);
+        assert_eq!(c.allowed_origins, vec!["https://app.example.com"]);
+        let c =
+            from_toml("allowed_origins = \"https://a.example, http://localhost:3000,\"\n").unwrap();
+        assert_eq!(
+            c.allowed_origins,
+            vec!["https://a.example", "http://localhost:3000"]
+        );
+        assert!(Config::default().allowed_origins.is_empty());
+        // As the environment gives them: figment reads `TRACEGATE_*` values like this.
+        let env = |key: &str, raw: &str| -> Config {
+            let value: figment::value::Value = raw.parse().unwrap();
+            Figment::from(Serialized::defaults(Config::default()))
+                .merge((key, value))
+                .extract()
+                .unwrap()
+        };
+        assert_eq!(
+            env(
+                "allowed_origins",
+                "https://a.example,https://b.example:8443"
+            )
+            .allowed_origins,
+            vec!["https://a.example", "https://b.example:8443"]
+        );
+        assert_eq!(
+            env("allowed_hosts", "10.0.0.5").allowed_hosts,
+            vec!["10.0.0.5"]
+        );
+        assert_eq!(
+            env("allowed_hosts", "[a.internal, b.internal]").allowed_hosts,
+            vec!["a.internal", "b.internal"]
+        );
+        let err = from_toml("allowed_origins = [\"app.example.com\"]")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("allowed_origins[0]"), "{err}");
+        let err = from_toml("allowed_hosts = \"ok.example,bad:1\"")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("allowed_hosts[1]"), "{err}");
+    }
+
+    #[test]
     fn no_upstreams_means_the_public_providers() {
         let c = Config::default();
         let ups = c.effective_upstreams();
@@ -313,6 +397,18 @@ models = ["gpt-*", "o*"]
         assert!(err.contains("slo.error_rate"), "{err}");
         let err = from_toml("[slo]\np95 = 5\n").unwrap_err().to_string();
         assert!(err.contains("p95"), "{err}");
+    }
+
+    #[test]
+    fn access_log_and_log_format() {
+        let d = Config::default();
+        assert!(d.access_log);
+        assert_eq!(d.log_format, LogFormat::Text);
+        let c = from_toml("access_log = false\nlog_format = \"json\"\n").unwrap();
+        assert!(!c.access_log);
+        assert_eq!(c.log_format, LogFormat::Json);
+        let err = from_toml("log_format = \"yaml\"").unwrap_err().to_string();
+        assert!(err.contains("log_format") && err.contains("yaml"), "{err}");
     }
 
     #[test]

@@ -40,6 +40,24 @@ impl ProxyError {
         }
     }
 
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        ProxyError {
+            status: StatusCode::FORBIDDEN,
+            source: ErrorSource::Client,
+            message: message.into(),
+            outcome: Outcome::ClientError,
+        }
+    }
+
+    pub fn unsupported_media_type(message: impl Into<String>) -> Self {
+        ProxyError {
+            status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            source: ErrorSource::Client,
+            message: message.into(),
+            outcome: Outcome::ClientError,
+        }
+    }
+
     pub fn no_route(message: impl Into<String>) -> Self {
         ProxyError {
             status: StatusCode::NOT_FOUND,
@@ -90,6 +108,8 @@ impl ProxyError {
         match (self.source, self.status.as_u16()) {
             (_, 413) => "too_large",
             (_, 404) => "no_route",
+            (_, 403) => "forbidden",
+            (_, 415) => "unsupported_media_type",
             (ErrorSource::Client, _) => "bad_request",
             (_, 504) => "timeout",
             (_, 503) => "shutting_down",
@@ -120,6 +140,7 @@ impl ProxyError {
         match self.status.as_u16() {
             413 => "request_too_large",
             404 => "not_found_error",
+            403 => "permission_error",
             400..=499 => "invalid_request_error",
             504 => "timeout_error",
             _ => "api_error",
@@ -180,6 +201,19 @@ impl ApiError {
         }
     }
 
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        ApiError::with_status(StatusCode::FORBIDDEN, message)
+    }
+
+    /// An error with any status; its kind follows from the status.
+    pub fn with_status(status: StatusCode, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            message: message.into(),
+            pointer: None,
+        }
+    }
+
     pub fn unavailable(message: impl Into<String>) -> Self {
         ApiError {
             status: StatusCode::SERVICE_UNAVAILABLE,
@@ -190,9 +224,11 @@ impl ApiError {
 
     fn kind(&self) -> &'static str {
         match self.status.as_u16() {
-            400 => "bad_request",
             401 => "unauthorized",
+            403 => "forbidden",
             404 => "not_found",
+            405 => "method_not_allowed",
+            400..=499 => "bad_request",
             503 => "unavailable",
             _ => "internal",
         }
@@ -235,5 +271,27 @@ mod tests {
             "timeout_error"
         );
         assert_eq!(ProxyError::unreachable("x").kind(), "unreachable");
+        let e = ProxyError::forbidden("no");
+        assert_eq!(
+            (e.kind(), e.status.as_u16(), e.outcome),
+            ("forbidden", 403, Outcome::ClientError)
+        );
+        assert_eq!(
+            e.body(Provider::Anthropic)["error"]["type"],
+            "permission_error"
+        );
+        assert_eq!(
+            e.body(Provider::Openai)["error"]["type"],
+            "invalid_request_error"
+        );
+        let e = ProxyError::unsupported_media_type("json please");
+        assert_eq!(
+            (e.kind(), e.status.as_u16()),
+            ("unsupported_media_type", 415)
+        );
+        assert_eq!(
+            e.body(Provider::Anthropic)["error"]["type"],
+            "invalid_request_error"
+        );
     }
 }

@@ -1,5 +1,6 @@
 //! The tracegate gateway: configuration, the proxy, the recorder and the HTTP API.
 
+pub mod access_log;
 pub mod api;
 pub mod app;
 pub mod cache;
@@ -7,9 +8,13 @@ pub mod config;
 pub mod diagnostics;
 pub mod error;
 pub mod inflight;
+pub mod listen;
+pub mod origin;
+pub mod pricing;
 pub mod proxy;
 pub mod query_timings;
 pub mod recorder;
+pub mod startup;
 pub mod upstream;
 
 pub use app::{open_store, serve, Gateway, ServeError};

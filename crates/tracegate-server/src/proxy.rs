@@ -1,8 +1,11 @@
 //! The proxy: `/v1/...` requests go to the right upstream, the response streams back
 //! unchanged, and a trace of the exchange goes to the recorder.
 
+mod admission;
 mod classify;
 pub mod headers;
+pub mod origin;
+mod path;
 mod recording;
 mod request_body;
 mod tee;
@@ -31,6 +34,8 @@ pub struct ProxyState {
     pub upstreams: Upstreams,
     pub sink: Arc<RecordSink>,
     pub max_body_bytes: usize,
+    /// Which browser pages may use the proxy.
+    pub origins: origin::OriginPolicy,
 }
 
 /// `ANY /v1/*`: forwards the request and records it.
@@ -44,11 +49,7 @@ pub async fn handle(
     let route = classify::classify(&parts.method, parts.uri.path(), &parts.headers);
     let mut trace = Trace::begin(route.provider, parts.method.as_str(), parts.uri.path());
     trace.client_ip = Some(peer.ip().to_string());
-    trace.user_agent = parts
-        .headers
-        .get(http::header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
+    trace.user_agent = headers::user_agent(&parts.headers);
     trace.account = headers::account(&parts.headers);
     let rec = Recording::begin(state.sink.clone(), trace, started);
     match forward(&state, rec, route, parts, body).await {
@@ -90,6 +91,9 @@ async fn forward(
         (rec, e)
     }
     let provider = route.provider;
+    if let Err(e) = admission::admit(&state.origins, &route, &parts) {
+        return Err(fail(rec, e));
+    }
     let bytes = match request_body::read_limited(&parts.headers, body, state.max_body_bytes).await {
         Ok(b) => b,
         Err(e) => return Err(fail(rec, e)),

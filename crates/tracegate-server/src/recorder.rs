@@ -30,6 +30,8 @@ pub struct RecorderStats {
     pub total_batch_us: AtomicU64,
     /// Batch writes timed (written and failed).
     pub timed_batches: AtomicU64,
+    /// Traces recorded with usage but without a cost: no price for their model.
+    pub unpriced: AtomicU64,
 }
 
 #[derive(Debug, Serialize, PartialEq, Eq)]
@@ -46,6 +48,8 @@ pub struct RecorderSnapshot {
     pub max_batch_us: u64,
     /// The mean batch write, in microseconds (0 before the first).
     pub avg_batch_us: u64,
+    /// Traces recorded with usage but `cost_usd` null: no price for their model.
+    pub unpriced: u64,
 }
 
 impl RecorderStats {
@@ -64,6 +68,7 @@ impl RecorderStats {
                 .load(Ordering::Relaxed)
                 .checked_div(self.timed_batches.load(Ordering::Relaxed))
                 .unwrap_or(0),
+            unpriced: self.unpriced.load(Ordering::Relaxed),
         }
     }
 
@@ -90,11 +95,47 @@ pub struct QueueLimits {
     pub batch: usize,
 }
 
-/// What a queued trace is counted as against [`QueueLimits::bytes`]: its bodies plus an
-/// allowance for the fields.
+/// What a queued trace is counted as against [`QueueLimits::bytes`]: every byte it holds
+/// that a client or an upstream chose (bodies, metadata as serialized, user agent, error
+/// text, account, models, path, ...) plus an allowance for the fixed-size fields.
 pub fn queued_bytes(t: &Trace) -> u64 {
     const FIELDS: u64 = 1024;
-    (t.request_body.len() + t.response_body.len()) as u64 + FIELDS
+    let text = |s: &Option<String>| s.as_ref().map_or(0, String::len);
+    let strings = [
+        &t.upstream,
+        &t.model_requested,
+        &t.model,
+        &t.error,
+        &t.account,
+        &t.client_ip,
+        &t.user_agent,
+    ]
+    .into_iter()
+    .map(text)
+    .sum::<usize>()
+        + t.endpoint.len()
+        + t.method.len();
+    let metadata = t.metadata.as_ref().map_or(0, serialized_len);
+    (t.request_body.len() + t.response_body.len() + strings + metadata) as u64 + FIELDS
+}
+
+/// The length of `v` as JSON, counted without building the text.
+fn serialized_len(v: &serde_json::Value) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut n = Count(0);
+    match serde_json::to_writer(&mut n, v) {
+        Ok(()) => n.0,
+        Err(_) => 0,
+    }
 }
 
 /// The proxy's handle: cheap to clone, never blocks.
@@ -155,6 +196,11 @@ impl Recorder {
                 tracing::error!(trace_id = %t.id, dropped_total = n, "trace writer stopped; trace dropped");
             }
         }
+    }
+
+    /// Counts one trace recorded with usage but no price for its model.
+    pub fn count_unpriced(&self) {
+        self.stats.unpriced.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Counts one trace dropped at the queue; returns the total.
@@ -315,6 +361,27 @@ mod tests {
         stop.cancel();
         tracker.close();
         tracker.wait().await;
+    }
+
+    #[test]
+    fn every_client_chosen_byte_of_a_trace_is_counted() {
+        let empty = queued_bytes(&trace());
+        let mut t = trace();
+        let metadata = serde_json::json!({"team": "x".repeat(10_000), "n": [1, 2, 3]});
+        let metadata_len = serde_json::to_string(&metadata).unwrap().len();
+        t.metadata = Some(metadata);
+        t.user_agent = Some("u".repeat(1000));
+        t.error = Some("e".repeat(300));
+        t.account = Some("a".repeat(200));
+        t.model = Some("m".repeat(50));
+        t.model_requested = Some("r".repeat(60));
+        t.upstream = Some("up".into());
+        t.client_ip = Some("127.0.0.1".into());
+        t.request_body = bytes::Bytes::from(vec![b'x'; 700]);
+        t.response_body = bytes::Bytes::from(vec![b'y'; 800]);
+        let expected = metadata_len + 1000 + 300 + 200 + 50 + 60 + 2 + 9 + 700 + 800;
+        assert_eq!(queued_bytes(&t), empty + expected as u64);
+        assert!(queued_bytes(&t) > empty + 10_000);
     }
 
     async fn settle(stats: &RecorderStats, total: u64) {

@@ -1,15 +1,16 @@
-//! `tracegate demo`: a gateway in front of a mock upstream, with a little synthetic traffic,
-//! so a new user sees traces without any API key.
+//! `tracegate demo`: a gateway in front of the built-in mock provider, some synthetic
+//! traffic that exercises every feature, and a guide to what to look at, so a new user
+//! sees traces without any API key.
 
-#![allow(clippy::print_stdout)]
+mod guide;
+mod traffic;
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::Context;
 use bytes::Bytes;
 use clap::Args;
-use serde_json::json;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracegate_server::config::{UpstreamConfig, UpstreamKind};
@@ -17,19 +18,22 @@ use tracegate_server::Config;
 
 use crate::client::{http_client, send, HttpClient};
 
+/// How long the demo waits for its traces to be written before it shows the guide anyway.
+const RECORD_WAIT: Duration = Duration::from_secs(15);
+
 #[derive(Debug, Args)]
 pub struct DemoArgs {
     /// Address the demo gateway listens on.
     #[arg(long, default_value = "127.0.0.1:8080")]
-    listen: SocketAddr,
+    listen: String,
     /// SQLite file for the demo's traces.
     #[arg(long, default_value = "tracegate-demo.db")]
     db: PathBuf,
-    /// Synthetic requests to send.
-    #[arg(long, default_value_t = 24)]
+    /// Single requests sent besides the scripted scenario.
+    #[arg(long, default_value_t = 12)]
     requests: usize,
-    /// Exit after the traffic instead of serving until Ctrl-C.
-    #[arg(long)]
+    /// Exit once the traffic is recorded instead of serving until Ctrl-C.
+    #[arg(long, alias = "exit-after-traffic")]
     exit: bool,
 }
 
@@ -53,7 +57,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
 
     let base = format!("http://{mock_addr}");
     let config = Config {
-        listen: args.listen,
+        listen: args.listen.clone(),
         db: args.db.clone(),
         upstreams: vec![
             UpstreamConfig::new("anthropic", UpstreamKind::Anthropic, &base),
@@ -61,9 +65,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         ],
         ..Config::default()
     };
-    let listener = tokio::net::TcpListener::bind(args.listen)
+    let listener = tracegate_server::listen::bind(&args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let gw = format!("http://{}", listener.local_addr()?);
     let gateway = tasks.spawn(tracegate_server::serve(
         config,
         listener,
@@ -71,23 +76,18 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     ));
 
     let client = http_client();
-    let gw = format!("http://{}", args.listen);
-    let mut ok = 0;
-    for i in 0..args.requests {
-        match demo_request(&client, &gw, i).await {
-            Ok(()) => ok += 1,
-            Err(error) => tracing::warn!(%error, "demo request failed"),
-        }
+    let run_id = format!("{:04x}", rand::random::<u16>());
+    let traffic = traffic::Traffic::new(client.clone(), gw.clone(), run_id);
+    let landmarks = traffic.run(args.requests).await;
+    if !wait_recorded(&client, &gw, landmarks.sent).await {
+        tracing::warn!(
+            sent = landmarks.sent,
+            "not every demo trace was written in time; the guide's examples may find fewer"
+        );
     }
-    println!("tracegate demo: gateway on {gw}, mock upstream on {base}, {ok}/{} requests sent, traces in {}", args.requests, args.db.display());
-    println!("  newest traces:   curl -s '{gw}/api/v1/traces?limit=5'");
-    println!("  one trace:       curl -s {gw}/api/v1/traces/<id>");
-    println!("  search:          curl -s '{gw}/api/v1/traces?q=slow&outcome=ok'");
-    println!("  latency by model: curl -s '{gw}/api/v1/stats?bucket=1h&group_by=model'");
-    println!("  who used what:   curl -s '{gw}/api/v1/usage/accounts?window=1h'");
-    println!("  try it yourself: ANTHROPIC_BASE_URL={gw} ANTHROPIC_API_KEY=demo <your client>");
+    guide::print(&gw, &base, &args.db, &landmarks);
     if !args.exit {
-        println!("Ctrl-C to stop.");
+        guide::print_wait();
         crate::shutdown::signal().await;
     }
     stop.cancel();
@@ -99,55 +99,26 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn demo_request(client: &HttpClient, gw: &str, i: usize) -> anyhow::Result<()> {
-    let accounts = ["alice", "bob", "ci-bot"];
-    let account = accounts[i % accounts.len()];
-    let stream = i.is_multiple_of(2);
-    let metadata = json!({ "demo": true, "n": i }).to_string();
-    let (url, body, key_header) = if i % 3 == 2 {
-        let body = json!({
-            "model": if i.is_multiple_of(4) { "gpt-4o-mini" } else { "gpt-4.1" },
-            "stream": stream,
-            "messages": [{ "role": "user", "content": format!("Demo question {i}: why is my service slow?") }],
-        });
-        (
-            format!("{gw}/v1/chat/completions"),
-            body,
-            ("authorization", "Bearer demo-openai-key"),
-        )
-    } else {
-        let body = json!({
-            "model": if i.is_multiple_of(5) { "claude-haiku-4-5" } else { "claude-sonnet-4-5" },
-            "max_tokens": 256,
-            "stream": stream,
-            "messages": [{ "role": "user", "content": format!("Demo question {i}: what did this cost?") }],
-        });
-        (
-            format!("{gw}/v1/messages"),
-            body,
-            ("x-api-key", "demo-anthropic-key"),
-        )
-    };
-    let mut headers = vec![
-        ("content-type", "application/json"),
-        ("anthropic-version", "2023-06-01"),
-        ("x-tracegate-account", account),
-        ("x-tracegate-metadata", metadata.as_str()),
-        key_header,
-    ];
-    if url.ends_with("/chat/completions") {
-        headers.retain(|(k, _)| *k != "anthropic-version");
+/// Waits until the gateway's recorder has written (or dropped) `sent` traces.
+async fn wait_recorded(client: &HttpClient, gw: &str, sent: usize) -> bool {
+    let url = format!("{gw}/api/v1/recorder");
+    let deadline = tokio::time::Instant::now() + RECORD_WAIT;
+    while tokio::time::Instant::now() < deadline {
+        if let Ok((status, _, body)) =
+            send(client, http::Method::GET, &url, &[], Bytes::new()).await
+        {
+            let done = serde_json::from_slice::<serde_json::Value>(&body)
+                .ok()
+                .filter(|_| status.is_success())
+                .map(|v| {
+                    let n = |k: &str| v[k].as_u64().unwrap_or(0);
+                    n("written") + n("dropped_queue_full") + n("dropped_store_error")
+                });
+            if done.is_some_and(|d| d >= sent as u64) {
+                return true;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    if i % 7 == 6 {
-        headers.push(("x-mock-status", "429"));
-    }
-    send(
-        client,
-        http::Method::POST,
-        &url,
-        &headers,
-        Bytes::from(body.to_string()),
-    )
-    .await?;
-    Ok(())
+    false
 }

@@ -5,10 +5,12 @@ mod client;
 mod demo;
 mod diagnose;
 mod mock;
+mod prices;
 mod serve;
 mod shutdown;
 
 use clap::{Parser, Subcommand};
+use tracegate_server::config::LogFormat;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -35,31 +37,66 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Report what is wrong and what to do (exit 1 on a P0/P1 finding).
     Diagnose(diagnose::DiagnoseArgs),
+    /// Print the model prices in effect (built-in list and config overrides).
+    Prices(prices::PricesArgs),
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    init_logging();
+    let command = match cli.command {
+        Command::Prices(args) => return prices::run(args),
+        other => other,
+    };
+    // serve's and migrate's configuration says how to log, so it is read before logging starts.
+    let config = match &command {
+        Command::Serve(args) => Some(args.config()?),
+        Command::Migrate(args) => Some(args.config()?),
+        _ => None,
+    };
+    let format = match &config {
+        Some(c) => c.log_format,
+        None => log_format_from_env()?,
+    };
+    init_logging(format);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        match cli.command {
-            Command::Serve(args) => serve::run(args).await,
-            Command::Migrate(args) => serve::migrate(args).await,
-            Command::MockUpstream(args) => mock::run(args).await,
-            Command::Demo(args) => demo::run(args).await,
-            Command::Bench(args) => bench::run(args).await,
-            Command::Diagnose(args) => diagnose::run(args).await,
+        match (command, config) {
+            (Command::Serve(_), Some(config)) => serve::run(config).await,
+            (Command::Migrate(_), Some(config)) => serve::migrate(config).await,
+            (Command::Serve(_) | Command::Migrate(_), None) => {
+                anyhow::bail!("no configuration loaded")
+            }
+            (Command::MockUpstream(args), _) => mock::run(args).await,
+            (Command::Demo(args), _) => demo::run(args).await,
+            (Command::Bench(args), _) => bench::run(args).await,
+            (Command::Prices(args), _) => prices::run(args),
+            (Command::Diagnose(args), _) => diagnose::run(args).await,
         }
     })
 }
 
-fn init_logging() {
+/// `TRACEGATE_LOG_FORMAT` for the commands without a configuration file.
+fn log_format_from_env() -> anyhow::Result<LogFormat> {
+    match std::env::var(LogFormat::ENV) {
+        Err(_) => Ok(LogFormat::default()),
+        Ok(v) => LogFormat::parse(&v)
+            .ok_or_else(|| anyhow::anyhow!("{}: expected text or json, got {v:?}", LogFormat::ENV)),
+    }
+}
+
+fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("TRACEGATE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
+    // Colour only for a person at a terminal, never into a file or a pipe.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let logger = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .init();
+        .with_ansi(ansi);
+    match format {
+        LogFormat::Text => logger.init(),
+        LogFormat::Json => logger.json().flatten_event(true).init(),
+    }
 }

@@ -1,6 +1,5 @@
 //! `tracegate serve` and `tracegate migrate`.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -9,9 +8,10 @@ use tracegate_server::{Config, Overrides};
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Address to listen on [default: 127.0.0.1:8080].
+    /// Address to listen on, host:port (127.0.0.1:8080, localhost:8080, [::1]:8080)
+    /// [default: 127.0.0.1:8080].
     #[arg(long, env = "TRACEGATE_LISTEN")]
-    listen: Option<SocketAddr>,
+    listen: Option<String>,
     /// SQLite database file [default: ./tracegate.db].
     #[arg(long, env = "TRACEGATE_DB")]
     db: Option<PathBuf>,
@@ -30,28 +30,46 @@ pub struct MigrateArgs {
     config: Option<PathBuf>,
 }
 
+impl ServeArgs {
+    /// The configuration, read before logging starts (it sets the log format).
+    pub fn config(&self) -> anyhow::Result<Config> {
+        load(self.config.clone(), self.listen.clone(), self.db.clone())
+    }
+}
+
+impl MigrateArgs {
+    /// The configuration, read before logging starts (it sets the log format).
+    pub fn config(&self) -> anyhow::Result<Config> {
+        load(self.config.clone(), None, self.db.clone())
+    }
+}
+
 pub fn load(
     config: Option<PathBuf>,
-    listen: Option<SocketAddr>,
+    listen: Option<String>,
     db: Option<PathBuf>,
 ) -> anyhow::Result<Config> {
-    for name in Config::unknown_env_vars() {
-        tracing::warn!(variable = %name, known = ?Config::ENV_KEYS, "ignoring an environment variable that is not a tracegate setting");
-    }
     Ok(Config::load(config.as_deref(), Overrides { listen, db })?)
 }
 
-pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
-    let config = load(args.config, args.listen, args.db)?;
-    let listener = tokio::net::TcpListener::bind(config.listen)
+/// Warns about `TRACEGATE_*` variables that are no setting (once logging runs).
+fn warn_unknown_env() {
+    for name in Config::unknown_env_vars() {
+        tracing::warn!(variable = %name, known = ?Config::ENV_KEYS, "ignoring an environment variable that is not a tracegate setting");
+    }
+}
+
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    warn_unknown_env();
+    let listener = tracegate_server::listen::bind(&config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     tracegate_server::serve(config, listener, crate::shutdown::signal()).await?;
     Ok(())
 }
 
-pub async fn migrate(args: MigrateArgs) -> anyhow::Result<()> {
-    let config = load(args.config, None, args.db)?;
+pub async fn migrate(config: Config) -> anyhow::Result<()> {
+    warn_unknown_env();
     let store = tracegate_server::open_store(&config).await?;
     store.migrate().await?;
     tracing::info!(db = %config.db.display(), "migrations applied");

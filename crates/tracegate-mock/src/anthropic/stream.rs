@@ -5,6 +5,7 @@ use std::time::Duration;
 use axum::response::Response;
 use bytes::Bytes;
 use serde::Serialize;
+use serde_json::Value;
 
 use super::{Answer, Usage};
 use crate::config::RequestParams;
@@ -13,6 +14,8 @@ use crate::reply;
 use crate::sse::{self, Disconnected, EventSink, Pacer};
 use crate::state::AppState;
 use crate::text;
+use crate::tool_use::ToolCall;
+use crate::usage_override::UsageOverride;
 
 /// The ping event exactly as the API writes it.
 const PING: &[u8] = b"event: ping\ndata: {\"type\": \"ping\"}\n\n";
@@ -29,15 +32,22 @@ struct ContentBlockStart<'a> {
     #[serde(rename = "type")]
     kind: &'static str,
     index: u32,
-    content_block: super::TextBlock<'a>,
+    content_block: super::Block<'a>,
 }
 
 #[derive(Serialize)]
-struct ContentBlockDelta<'a> {
+struct ContentBlockDelta<D> {
     #[serde(rename = "type")]
     kind: &'static str,
     index: u32,
-    delta: TextDelta<'a>,
+    delta: D,
+}
+
+#[derive(Serialize)]
+struct JsonDelta<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    partial_json: &'a str,
 }
 
 #[derive(Serialize)]
@@ -82,8 +92,9 @@ struct MessageStop {
 /// Starts the stream of `answer` and returns its response (headers sent now, events as produced).
 pub(crate) fn respond(st: &AppState, answer: Answer, params: &RequestParams) -> Response {
     let (ttft, inter_token, error_after) = (params.ttft, params.inter_token, params.error_after);
+    let usage_override = params.usage_override.clone();
     let body = sse::channel_body(st.stream_guard(), move |sink| {
-        run(sink, answer, ttft, inter_token, error_after)
+        run(sink, answer, ttft, inter_token, error_after, usage_override)
     });
     reply::event_stream(body)
 }
@@ -94,6 +105,7 @@ async fn run(
     ttft: Duration,
     inter_token: Duration,
     error_after: Option<u32>,
+    usage_override: Option<UsageOverride>,
 ) -> Result<(), Disconnected> {
     let pacer = Pacer::start(ttft, inter_token);
     let start_usage = Usage {
@@ -108,10 +120,10 @@ async fn run(
     let block = ContentBlockStart {
         kind: "content_block_start",
         index: 0,
-        content_block: super::TextBlock {
+        content_block: super::Block::Text(super::TextBlock {
             kind: "text",
             text: "",
-        },
+        }),
     };
     sink.send(sse::named_event("content_block_start", &block))
         .await?;
@@ -146,6 +158,9 @@ async fn run(
     };
     sink.send(sse::named_event("content_block_stop", &stop))
         .await?;
+    if let Some(call) = &answer.tool_call {
+        send_tool_use(&sink, call).await?;
+    }
     let delta = MessageDelta {
         kind: "message_delta",
         delta: StopDelta {
@@ -156,11 +171,43 @@ async fn run(
             output_tokens: count,
         },
     };
-    sink.send(sse::named_event("message_delta", &delta)).await?;
+    let delta = crate::usage_override::to_json(&delta, usage_override.as_ref());
+    sink.send(sse::named_raw_event("message_delta", &delta))
+        .await?;
     let end = MessageStop {
         kind: "message_stop",
     };
     sink.send(sse::named_event("message_stop", &end)).await
+}
+
+/// Block 1: the tool call, its input streamed as `input_json_delta` pieces.
+async fn send_tool_use(sink: &EventSink, call: &ToolCall) -> Result<(), Disconnected> {
+    let empty = Value::Object(serde_json::Map::new());
+    let start = ContentBlockStart {
+        kind: "content_block_start",
+        index: 1,
+        content_block: super::Block::ToolUse(super::ToolUseBlock::new(call, &empty)),
+    };
+    sink.send(sse::named_event("content_block_start", &start))
+        .await?;
+    for piece in call.tool.argument_pieces() {
+        let delta = ContentBlockDelta {
+            kind: "content_block_delta",
+            index: 1,
+            delta: JsonDelta {
+                kind: "input_json_delta",
+                partial_json: &piece,
+            },
+        };
+        sink.send(sse::named_event("content_block_delta", &delta))
+            .await?;
+    }
+    let stop = ContentBlockStop {
+        kind: "content_block_stop",
+        index: 1,
+    };
+    sink.send(sse::named_event("content_block_stop", &stop))
+        .await
 }
 
 /// The mid-stream `overloaded_error` event; the stream ends after it.

@@ -5,6 +5,7 @@ use std::time::Duration;
 use axum::response::Response;
 use bytes::Bytes;
 use serde::Serialize;
+use serde_json::{json, Value};
 
 use super::{Answer, Usage};
 use crate::config::RequestParams;
@@ -13,6 +14,8 @@ use crate::reply;
 use crate::sse::{self, Disconnected, EventSink, Pacer};
 use crate::state::AppState;
 use crate::text;
+use crate::tool_use::ToolCall;
+use crate::usage_override::UsageOverride;
 
 const DONE: &[u8] = b"data: [DONE]\n\n";
 
@@ -46,12 +49,15 @@ struct Delta<'a> {
     content: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     refusal: Option<Option<&'a str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tool_calls: Option<[Value; 1]>,
 }
 
 /// Writes chunks of one answer.
 struct Writer {
     answer: Answer,
     include_usage: bool,
+    usage_override: Option<UsageOverride>,
 }
 
 impl Writer {
@@ -66,7 +72,8 @@ impl Writer {
             choices,
             usage: self.include_usage.then_some(usage),
         };
-        sse::data_event(&reply::to_json(&chunk))
+        let over = usage.and(self.usage_override.as_ref());
+        sse::data_event(&crate::usage_override::to_json(&chunk, over))
     }
 
     fn choice_chunk(&self, delta: Delta<'_>, finish_reason: Option<&str>) -> Vec<u8> {
@@ -91,6 +98,7 @@ pub(crate) fn respond(
     let writer = Writer {
         answer,
         include_usage,
+        usage_override: params.usage_override.clone(),
     };
     let body = sse::channel_body(st.stream_guard(), move |sink| {
         run(sink, writer, ttft, inter_token, error_after)
@@ -110,6 +118,7 @@ async fn run(
         role: Some("assistant"),
         content: Some(""),
         refusal: Some(None),
+        ..Delta::default()
     };
     sink.send(writer.choice_chunk(first, None)).await?;
 
@@ -131,6 +140,11 @@ async fn run(
         return send_error(&sink).await;
     }
 
+    if let Some(call) = &writer.answer.tool_call {
+        for chunk in tool_call_chunks(&writer, call) {
+            sink.send(chunk).await?;
+        }
+    }
     let finish = writer.choice_chunk(Delta::default(), Some(writer.answer.finish_reason));
     sink.send(finish).await?;
     if writer.include_usage {
@@ -138,6 +152,34 @@ async fn run(
             .await?;
     }
     sink.send(Bytes::from_static(DONE)).await
+}
+
+/// The tool call: its id and name first, then its arguments in pieces.
+fn tool_call_chunks(writer: &Writer, call: &ToolCall) -> Vec<Vec<u8>> {
+    let first = json!({
+        "index": 0,
+        "id": call.id,
+        "type": "function",
+        "function": {"name": call.tool.name, "arguments": ""},
+    });
+    let mut chunks = vec![writer.choice_chunk(
+        Delta {
+            tool_calls: Some([first]),
+            ..Delta::default()
+        },
+        None,
+    )];
+    for piece in call.tool.argument_pieces() {
+        let part = json!({"index": 0, "function": {"arguments": piece}});
+        chunks.push(writer.choice_chunk(
+            Delta {
+                tool_calls: Some([part]),
+                ..Delta::default()
+            },
+            None,
+        ));
+    }
+    chunks
 }
 
 /// The mid-stream error object; the stream ends after it, without `[DONE]`.

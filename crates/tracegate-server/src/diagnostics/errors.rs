@@ -22,7 +22,9 @@ fn advice(e: &ErrorCount) -> &'static str {
         (_, "gateway_error") => "gateway_error: the gateway could not reach the upstream. Check its `base_url`, DNS and the network from the gateway's host.",
         (_, "client_error") => "client_error: the gateway refused the requests (malformed body, too large, unknown model). List them with GET /api/v1/traces?outcome=client_error.",
         (_, "cancelled") => "cancelled: clients gave up before the answer ended, usually after a slow first token. See the ttft rows of the SLO table.",
-        (Some(_), _) => "4xx: the provider refused the requests as invalid. Read one with GET /api/v1/traces?outcome=upstream_error.",
+        (Some(200..=299), _) => "an error inside a 2xx answer: the stream started, then carried an error event (overloaded, cut off mid-answer). The trace's `error` says which; such requests can be retried, and the provider's status page tells whether it is overloaded.",
+        (Some(400..=499), _) => "4xx: the provider refused the requests as invalid. Read one with GET /api/v1/traces?outcome=upstream_error.",
+        (Some(_), _) => "The provider answered with an unexpected status. Read one with GET /api/v1/traces?outcome=upstream_error.",
         (None, _) => "Read one with GET /api/v1/traces?outcome=upstream_error.",
     }
 }

@@ -150,6 +150,7 @@ fn live() -> Live {
             last_batch_us: 900,
             max_batch_us: 1_500,
             avg_batch_us: 1_000,
+            unpriced: 0,
         },
         queue_limits: QueueLimits {
             traces: 1000,
@@ -479,4 +480,24 @@ fn the_report_round_trips_through_json() {
     assert_eq!(v["worst"], "P2");
     assert_eq!(v["findings"][0]["trace_ids"][0], "0192-stuck");
     assert_eq!(v["store"]["details"]["backend"], "sqlite");
+}
+
+#[test]
+fn an_error_inside_a_2xx_answer_is_told_apart_from_a_refusal() {
+    let mut i = inputs();
+    i.slowest = Ok(slowest(vec![row("anthropic", 10, 400.0)]));
+    i.errors = Ok(vec![ErrorCount {
+        upstream: Some("anthropic".into()),
+        status: Some(200),
+        outcome: "upstream_error".into(),
+        count: 1,
+    }]);
+    let r = build(i);
+    let e = find(&r, Section::Errors);
+    assert_eq!(e[0].severity, Severity::P1, "1 of 10 failed");
+    assert!(
+        e[0].recommendation.contains("error event"),
+        "{}",
+        e[0].recommendation
+    );
 }

@@ -11,6 +11,11 @@ pub const METADATA_HEADER: &str = "x-tracegate-metadata";
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 pub const UPSTREAM_REQUEST_ID_HEADER: &str = "x-upstream-request-id";
 
+/// Largest `X-Tracegate-Metadata` accepted (400 above it): it is kept with the trace.
+pub const MAX_METADATA_BYTES: usize = 16 * 1024;
+/// Longest `User-Agent` kept in a trace; a longer one is cut.
+pub const MAX_USER_AGENT_BYTES: usize = 1024;
+
 const HOP_BY_HOP: [&str; 9] = [
     "connection",
     "keep-alive",
@@ -112,11 +117,29 @@ pub fn account(headers: &HeaderMap) -> Option<String> {
     client_credential(headers).map(tracegate_core::account::credential_fingerprint)
 }
 
-/// The `X-Tracegate-Metadata` header: absent is fine, anything but a JSON object is an error.
+/// The `User-Agent` to keep in the trace, cut to [`MAX_USER_AGENT_BYTES`] on a character
+/// boundary.
+pub fn user_agent(headers: &HeaderMap) -> Option<String> {
+    let ua = headers.get(header::USER_AGENT)?.to_str().ok()?;
+    let mut end = ua.len().min(MAX_USER_AGENT_BYTES);
+    while !ua.is_char_boundary(end) {
+        end -= 1;
+    }
+    Some(ua[..end].to_string())
+}
+
+/// The `X-Tracegate-Metadata` header: absent is fine; anything but a JSON object of at most
+/// [`MAX_METADATA_BYTES`] is an error.
 pub fn metadata(headers: &HeaderMap) -> Result<Option<serde_json::Value>, String> {
     let Some(raw) = headers.get(METADATA_HEADER) else {
         return Ok(None);
     };
+    if raw.len() > MAX_METADATA_BYTES {
+        return Err(format!(
+            "{METADATA_HEADER} is {} bytes; the gateway keeps at most {MAX_METADATA_BYTES}",
+            raw.len()
+        ));
+    }
     let text = raw
         .to_str()
         .map_err(|_| format!("{METADATA_HEADER} must be ASCII JSON"))?;
@@ -206,5 +229,33 @@ mod tests {
         );
         assert!(metadata(&map(&[(METADATA_HEADER, "[1]")])).is_err());
         assert!(metadata(&map(&[(METADATA_HEADER, "{oops")])).is_err());
+    }
+
+    #[test]
+    fn metadata_and_user_agent_are_bounded() {
+        let fits = format!(r#"{{"k":"{}"}}"#, "x".repeat(MAX_METADATA_BYTES - 8));
+        assert_eq!(fits.len(), MAX_METADATA_BYTES);
+        let mut h = HeaderMap::new();
+        h.insert(METADATA_HEADER, HeaderValue::from_str(&fits).unwrap());
+        assert!(metadata(&h).unwrap().is_some());
+        let over = format!(r#"{{"k":"{}"}}"#, "x".repeat(MAX_METADATA_BYTES - 7));
+        h.insert(METADATA_HEADER, HeaderValue::from_str(&over).unwrap());
+        let err = metadata(&h).unwrap_err();
+        assert!(err.contains("16384"), "{err}");
+
+        assert_eq!(user_agent(&HeaderMap::new()), None);
+        let mut h = HeaderMap::new();
+        h.insert(header::USER_AGENT, HeaderValue::from_static("curl/8.5.0"));
+        assert_eq!(user_agent(&h).unwrap(), "curl/8.5.0");
+        let long = "a".repeat(5000);
+        h.insert(header::USER_AGENT, HeaderValue::from_str(&long).unwrap());
+        assert_eq!(user_agent(&h).unwrap().len(), MAX_USER_AGENT_BYTES);
+        // Bytes beyond ASCII are not text to `to_str`: such a header is not kept at all.
+        let utf8 = format!("{}é", "a".repeat(MAX_USER_AGENT_BYTES - 1));
+        h.insert(
+            header::USER_AGENT,
+            HeaderValue::from_bytes(utf8.as_bytes()).unwrap(),
+        );
+        assert_eq!(user_agent(&h), None);
     }
 }

@@ -5,21 +5,25 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use tokio_util::sync::CancellationToken;
-use tracegate_core::pricing::PriceTable;
 use tracegate_core::{Outcome, Trace};
 
 use crate::inflight::Inflight;
+use crate::pricing::Pricing;
 use crate::recorder::Recorder;
 
 /// What a recording needs from the gateway.
 #[derive(Debug)]
 pub struct RecordSink {
     pub recorder: Recorder,
-    pub prices: Arc<PriceTable>,
+    /// Prices usage; traces with usage but no price are counted in the recorder's
+    /// `unpriced`.
+    pub prices: Arc<Pricing>,
     pub inflight: Inflight,
     /// Cancelled when shutdown's grace period is over: requests still running are cut and
     /// recorded as cancelled before the writer stops.
     pub cut: CancellationToken,
+    /// Log one access line per finished request.
+    pub access_log: bool,
 }
 
 /// A trace being built. Dropping it unfinished records the request as cancelled: that is
@@ -87,13 +91,26 @@ impl Recording {
         };
         trace.duration_ms = round_to(self.elapsed_ms(), 1e3);
         trace.ttft_ms = trace.ttft_ms.map(|t| round_to(t, 1e3));
-        if trace.cost_usd.is_none() && !trace.usage.is_empty() {
+        // Figures no request can have are unknown, and so is the cost: a partial price would
+        // be a made-up one.
+        let implausible = tracegate_core::usage::drop_implausible(&mut trace.usage);
+        if let Some(note) = &implausible {
+            trace.error = Some(match trace.error.take() {
+                Some(e) => format!("{e}; {note}"),
+                None => note.clone(),
+            });
+        }
+        if trace.cost_usd.is_none() && !trace.usage.is_empty() && implausible.is_none() {
             let model = trace.model.as_deref().or(trace.model_requested.as_deref());
-            trace.cost_usd = model
-                .and_then(|m| self.sink.prices.cost(m, &trace.usage))
-                .map(|c| round_to(c, 1e12));
+            match self.sink.prices.cost(model, &trace.usage) {
+                Ok(cost) => trace.cost_usd = cost.map(|c| round_to(c, 1e12)),
+                Err(_) => self.sink.recorder.count_unpriced(),
+            }
         }
         self.sink.inflight.end(&trace.id);
+        if self.sink.access_log {
+            crate::access_log::emit(&trace);
+        }
         self.sink.recorder.record(*trace);
     }
 }

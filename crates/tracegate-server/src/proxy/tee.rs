@@ -18,6 +18,9 @@ use tracegate_core::usage::{model_from_response, usage_from_response};
 use tracegate_core::{Outcome, Provider, Trace};
 
 use super::recording::Recording;
+use boundary::{timeout_event, EventAligner, Tail};
+
+mod boundary;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -28,6 +31,8 @@ enum Mode {
         /// The gateway asked for usage the client did not: hide it.
         rewrite: bool,
         events: Vec<SseEvent>,
+        /// Without rewriting: forwards bytes up to the last complete event.
+        aligner: EventAligner,
     },
     Plain {
         buf: BytesMut,
@@ -45,6 +50,10 @@ pub struct TeeBody {
     provider: Provider,
     status: u16,
     out: VecDeque<Bytes>,
+    /// The end of what the client was sent, to cut a stream on an event boundary.
+    tail: Tail,
+    /// The upstream gave a length: the client's body cannot grow an error event.
+    sized: bool,
 }
 
 impl TeeBody {
@@ -57,6 +66,7 @@ impl TeeBody {
         status: u16,
     ) -> Self {
         TeeBody {
+            sized: inner.size_hint().exact().is_some(),
             inner,
             cut: Box::pin(rec.cut()),
             rec: Some(rec),
@@ -65,6 +75,7 @@ impl TeeBody {
             provider,
             status,
             out: VecDeque::new(),
+            tail: Tail::default(),
         }
     }
 
@@ -81,6 +92,7 @@ impl TeeBody {
             acc: Some(Box::new(StreamAccumulator::new(provider))),
             rewrite,
             events: Vec::new(),
+            aligner: EventAligner::default(),
         };
         Self::new(inner, rec, deadline, mode, provider, status)
     }
@@ -121,6 +133,7 @@ impl TeeBody {
                 acc,
                 rewrite,
                 events,
+                aligner,
             } => {
                 parser.push(&data, events);
                 let rewrite = *rewrite;
@@ -136,7 +149,7 @@ impl TeeBody {
                 if rewrite {
                     None
                 } else {
-                    Some(data)
+                    aligner.push(data)
                 }
             }
         }
@@ -158,9 +171,13 @@ impl TeeBody {
                 acc,
                 rewrite,
                 events,
+                aligner,
             } => {
                 parser.finish(events);
                 drain_events(events, acc, *rewrite, &mut self.out);
+                if let Some(rest) = aligner.flush() {
+                    self.out.push_back(rest);
+                }
                 let summary = acc.take().map(|a| a.finish());
                 let oversized = parser.oversized_events();
                 rec.finish(|t| {
@@ -287,6 +304,14 @@ fn add_note(t: &mut Trace, note: &str) {
     );
 }
 
+impl TeeBody {
+    /// Hands `data` to the client, noting how it ends.
+    fn send(&mut self, data: Bytes) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        self.tail.sent(&data);
+        Poll::Ready(Some(Ok(Frame::data(data))))
+    }
+}
+
 impl Body for TeeBody {
     type Data = Bytes;
     type Error = BoxError;
@@ -298,7 +323,7 @@ impl Body for TeeBody {
         let this = self.get_mut();
         loop {
             if let Some(b) = this.out.pop_front() {
-                return Poll::Ready(Some(Ok(Frame::data(b))));
+                return this.send(b);
             }
             if this.rec.is_none() {
                 return Poll::Ready(None);
@@ -311,11 +336,24 @@ impl Body for TeeBody {
                 return Poll::Ready(Some(Err("gateway shutting down".into())));
             }
             if this.deadline.as_mut().poll(cx).is_ready() {
+                let message =
+                    "the upstream did not finish the response within the gateway's timeout";
+                // A stream ends with the provider's own error event, then cleanly; a
+                // plain body can only be cut.
+                let can_grow = !this.sized || matches!(this.mode, Mode::Sse { rewrite: true, .. });
+                let event = (matches!(this.mode, Mode::Sse { .. }) && can_grow)
+                    .then(|| timeout_event(this.provider, &this.tail, message));
                 this.finish_failed(
                     Outcome::Timeout,
                     "upstream did not finish within the timeout".into(),
                 );
-                return Poll::Ready(Some(Err("upstream timed out".into())));
+                match event {
+                    Some(e) => {
+                        this.out.push_back(e);
+                        continue;
+                    }
+                    None => return Poll::Ready(Some(Err("upstream timed out".into()))),
+                }
             }
             match Pin::new(&mut this.inner).poll_frame(cx) {
                 Poll::Pending => return Poll::Pending,
@@ -336,7 +374,7 @@ impl Body for TeeBody {
                             this.finish_end();
                         }
                         if let Some(d) = forward {
-                            return Poll::Ready(Some(Ok(Frame::data(d))));
+                            return this.send(d);
                         }
                     }
                     Err(frame) => return Poll::Ready(Some(Ok(frame))),

@@ -28,7 +28,7 @@ fn app(store: SqliteStore) -> Router {
         stuck_after_ms: 60_000.0,
         cache: ResponseCache::default(),
     };
-    router(state, AdminAuth::new(None))
+    router(state, AdminAuth::new(None), Default::default())
 }
 
 /// Status, cache header and JSON body of a GET.

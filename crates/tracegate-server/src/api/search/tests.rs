@@ -67,7 +67,7 @@ async fn api(n: usize) -> Api {
         cache: cache.clone(),
     };
     Api {
-        router: crate::api::router(state, AdminAuth::new(None)),
+        router: crate::api::router(state, AdminAuth::new(None), Default::default()),
         cache,
         ids: traces.iter().map(|t| t.id.to_string()).collect(),
     }
