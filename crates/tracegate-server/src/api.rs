@@ -6,6 +6,7 @@
 
 mod analytics;
 pub mod auth;
+mod diagnostics;
 mod errors;
 pub mod export;
 mod feedback;
@@ -34,6 +35,8 @@ use crate::inflight::Inflight;
 use crate::recorder::RecorderStats;
 use schema::StatusBody;
 
+pub(crate) use analytics::CACHE_HEADER;
+
 /// What the API handlers need.
 #[derive(Clone)]
 pub struct ApiState {
@@ -45,14 +48,26 @@ pub struct ApiState {
     pub analytics_cache: crate::analytics_cache::AnalyticsCache,
     /// Model answers the proxy serves again (reported by `/api/v1/cache`).
     pub response_cache: crate::response_cache::ResponseCache,
+    /// What `GET /diagnostics` reads.
+    pub diagnostics: crate::diagnostics::Sources,
 }
 
 /// `/health`, `/ready` and the `/api/v1` routes (behind the host guard, then the admin
 /// token check). Every route is registered with its OpenAPI description, here only.
 pub fn router(state: ApiState, auth: auth::AdminAuth, guard: host_guard::HostGuard) -> Router {
+    let timings = state
+        .diagnostics
+        .live
+        .as_ref()
+        .map(|l| l.timings.clone())
+        .unwrap_or_default();
     let (open, _) = open_routes().split_for_parts();
     let (api, _) = api_routes().split_for_parts();
     let api = api
+        .route_layer(middleware::from_fn_with_state(
+            timings,
+            crate::query_timings::time_api_queries,
+        ))
         .route_layer(middleware::from_fn_with_state(auth, auth::require_admin))
         .layer(middleware::from_fn_with_state(guard, host_guard::guard));
     open.nest("/api/v1", api)
@@ -77,6 +92,7 @@ fn api_routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(recorder))
         .routes(routes!(cache))
         .routes(routes!(openapi::openapi_json))
+        .routes(routes!(diagnostics::diagnostics))
         .merge(search::routes())
         .merge(analytics::routes())
 }

@@ -110,6 +110,18 @@ impl Gateway {
             ),
             response_cache: response_cache.clone(),
         });
+        let diagnostics = crate::diagnostics::Sources {
+            store: store.clone(),
+            slo: config.slo.clone(),
+            store_path: Some(config.db.clone()),
+            live: Some(crate::diagnostics::LiveSources {
+                inflight: inflight.clone(),
+                stuck_after_ms: config.stuck_after_secs as f64 * 1000.0,
+                recorder: recorder.stats().clone(),
+                queue_limits: limits,
+                timings: crate::query_timings::QueryTimings::default(),
+            }),
+        };
         let auth = AdminAuth::new(config.admin_token().cloned());
         let guard = HostGuard::new(!auth.is_required(), &config.allowed_hosts, origins);
         let query_log = QueryLog {
@@ -123,6 +135,7 @@ impl Gateway {
             stuck_after_ms: config.stuck_after_secs as f64 * 1000.0,
             analytics_cache: AnalyticsCache::new(config.api_cache_entries),
             response_cache,
+            diagnostics,
         };
         metrics.watch_recorder(recorder.stats().clone());
         metrics.watch_inflight(inflight.clone());

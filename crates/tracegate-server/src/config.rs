@@ -4,6 +4,7 @@
 mod error;
 mod log_format;
 mod secret;
+mod slo;
 mod switch;
 mod upstream;
 mod web;
@@ -21,6 +22,7 @@ use tracegate_store::WriterPriority;
 pub use error::ConfigError;
 pub use log_format::LogFormat;
 pub use secret::Secret;
+pub use slo::SloConfig;
 pub use upstream::{UpstreamConfig, UpstreamKind};
 
 /// Everything `tracegate serve` needs.
@@ -56,6 +58,8 @@ pub struct Config {
     pub upstreams: Vec<UpstreamConfig>,
     /// Price overrides in USD per million tokens, by model name.
     pub prices: HashMap<String, ModelPrice>,
+    /// Targets `tracegate diagnose` holds the gateway to.
+    pub slo: SloConfig,
     /// One info line per finished request on the `tracegate::access` target.
     pub access_log: bool,
     /// `text` or `json`: the format of everything the process logs.
@@ -97,6 +101,7 @@ impl Default for Config {
             response_cache_bytes: 256 * 1024 * 1024,
             upstreams: Vec::new(),
             prices: HashMap::new(),
+            slo: SloConfig::default(),
             access_log: true,
             log_format: LogFormat::Text,
             allowed_hosts: Vec::new(),
@@ -223,6 +228,7 @@ impl Config {
                 ));
             }
         }
+        self.slo.validate().map_err(ConfigError::Invalid)?;
         Ok(())
     }
 
@@ -447,6 +453,20 @@ models = ["gpt-*", "o*"]
         let ups = c.effective_upstreams();
         assert_eq!(ups[0].base_url, "https://api.anthropic.com");
         assert_eq!(ups[1].base_url, "https://api.openai.com");
+    }
+
+    #[test]
+    fn slo_targets_are_read_and_checked() {
+        let c = from_toml("[slo]\nduration_p95_ms = 3000\nslow_query_ms = 1\n").unwrap();
+        assert_eq!(c.slo.duration_p95_ms, 3000.0);
+        assert_eq!(c.slo.slow_query_ms, 1.0);
+        assert_eq!(c.slo.ttft_p95_ms, SloConfig::default().ttft_p95_ms);
+        let err = from_toml("[slo]\nerror_rate = 5\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("slo.error_rate"), "{err}");
+        let err = from_toml("[slo]\np95 = 5\n").unwrap_err().to_string();
+        assert!(err.contains("p95"), "{err}");
     }
 
     #[test]

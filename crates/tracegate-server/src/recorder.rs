@@ -22,6 +22,14 @@ pub struct RecorderStats {
     pub dropped_queue_full: AtomicU64,
     pub dropped_store_error: AtomicU64,
     pub batches: AtomicU64,
+    /// How long the last batch took to write, in microseconds.
+    pub last_batch_us: AtomicU64,
+    /// The longest batch write so far, in microseconds.
+    pub max_batch_us: AtomicU64,
+    /// Every batch write (failed ones too) added up, in microseconds.
+    pub total_batch_us: AtomicU64,
+    /// Batch writes timed (written and failed).
+    pub timed_batches: AtomicU64,
     /// Traces recorded with usage but without a cost: no price for their model.
     pub unpriced: AtomicU64,
 }
@@ -34,6 +42,12 @@ pub struct RecorderSnapshot {
     pub dropped_queue_full: u64,
     pub dropped_store_error: u64,
     pub batches: u64,
+    /// Write latency of the last batch, in microseconds.
+    pub last_batch_us: u64,
+    /// The longest batch write, in microseconds.
+    pub max_batch_us: u64,
+    /// The mean batch write, in microseconds (0 before the first).
+    pub avg_batch_us: u64,
     /// Traces recorded with usage but `cost_usd` null: no price for their model.
     pub unpriced: u64,
 }
@@ -47,8 +61,24 @@ impl RecorderStats {
             dropped_queue_full: self.dropped_queue_full.load(Ordering::Relaxed),
             dropped_store_error: self.dropped_store_error.load(Ordering::Relaxed),
             batches: self.batches.load(Ordering::Relaxed),
+            last_batch_us: self.last_batch_us.load(Ordering::Relaxed),
+            max_batch_us: self.max_batch_us.load(Ordering::Relaxed),
+            avg_batch_us: self
+                .total_batch_us
+                .load(Ordering::Relaxed)
+                .checked_div(self.timed_batches.load(Ordering::Relaxed))
+                .unwrap_or(0),
             unpriced: self.unpriced.load(Ordering::Relaxed),
         }
+    }
+
+    /// Notes how long one batch write took.
+    pub fn time_batch(&self, took: std::time::Duration) {
+        let us = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
+        self.last_batch_us.store(us, Ordering::Relaxed);
+        self.max_batch_us.fetch_max(us, Ordering::Relaxed);
+        self.total_batch_us.fetch_add(us, Ordering::Relaxed);
+        self.timed_batches.fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -249,7 +279,9 @@ async fn write(store: &dyn TraceStore, buf: &mut Vec<Trace>, w: &Writer) {
     let taken: u64 = traces.iter().map(queued_bytes).sum();
     let started = std::time::Instant::now();
     let written = store.insert_batch(traces).await;
-    w.batch_seconds.record(started.elapsed().as_secs_f64());
+    let elapsed = started.elapsed();
+    w.batch_seconds.record(elapsed.as_secs_f64());
+    stats.time_batch(elapsed);
     stats.queue_bytes.fetch_sub(taken, Ordering::Relaxed);
     match written {
         Ok(()) => {
@@ -419,6 +451,8 @@ mod tests {
         settle(rec.stats(), 8).await;
         let s = rec.stats().snapshot();
         assert_eq!((s.written, s.dropped_store_error), (3, 5));
+        assert!(s.max_batch_us >= s.avg_batch_us && s.max_batch_us >= s.last_batch_us);
+        assert!(rec.stats().timed_batches.load(Ordering::Relaxed) >= 2);
         assert_eq!(store.written.load(Ordering::SeqCst), 3);
         stop.cancel();
         tracker.close();

@@ -11,8 +11,10 @@
 mod analytics;
 mod error;
 mod feedback;
+mod health;
 mod migrate;
 mod read;
+mod read_only;
 mod search;
 mod write;
 mod write_thread;

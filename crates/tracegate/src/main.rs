@@ -3,6 +3,7 @@
 mod bench;
 mod client;
 mod demo;
+mod diagnose;
 mod export;
 mod mock;
 mod prices;
@@ -35,6 +36,8 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Measure the gateway.
     Bench(bench::BenchArgs),
+    /// Report what is wrong and what to do (exit 1 on a P0/P1 finding).
+    Diagnose(diagnose::DiagnoseArgs),
     /// Print the model prices in effect (built-in list and config overrides).
     Prices(prices::PricesArgs),
     /// Write every trace a search matches as JSON lines or CSV.
@@ -73,6 +76,7 @@ fn main() -> anyhow::Result<()> {
             (Command::Bench(args), _) => bench::run(args).await,
             (Command::Prices(args), _) => prices::run(args),
             (Command::Export(args), _) => export::run(args).await,
+            (Command::Diagnose(args), _) => diagnose::run(args).await,
         }
     })
 }

@@ -12,6 +12,8 @@ use utoipa_axum::routes;
 
 use super::ApiState;
 
+pub(crate) use params::CACHE_HEADER;
+
 /// The analytics routes, to be nested under `/api/v1`.
 pub fn routes() -> OpenApiRouter<ApiState> {
     OpenApiRouter::new()

@@ -91,7 +91,7 @@ async fn respond(
 ) -> Result<Response, ApiError> {
     let cacheable =
         req.query.after.is_none() && !req.query.filter.as_ref().is_some_and(tests_feedback);
-    let page = if cacheable {
+    let (page, hit) = if cacheable {
         let now_ms = chrono::Utc::now().timestamp_millis();
         let to_ms = req
             .query
@@ -100,13 +100,11 @@ async fn respond(
             .and_then(upper_time_bound)
             .unwrap_or(now_ms);
         let ttl = AnalyticsCache::ttl_for(to_ms, now_ms);
-        let (page, _hit) = s
-            .analytics_cache
+        s.analytics_cache
             .get_or_compute(cache_key(req), ttl, || page(s, req))
-            .await?;
-        page
+            .await?
     } else {
-        Arc::new(page(s, req).await?)
+        (Arc::new(page(s, req).await?), false)
     };
     let took_ms = (started.elapsed().as_secs_f64() * 1e6).round() / 1e3;
     let body = Body {
@@ -115,7 +113,12 @@ async fn respond(
         has_more: &page["has_more"],
         took_ms,
     };
-    Ok(Json(body).into_response())
+    let mut response = Json(body).into_response();
+    response.headers_mut().insert(
+        super::CACHE_HEADER,
+        axum::http::HeaderValue::from_static(if hit { "hit" } else { "miss" }),
+    );
+    Ok(response)
 }
 
 /// One page from the store as `{data, next_cursor, has_more}`.

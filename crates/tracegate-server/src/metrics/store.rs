@@ -14,10 +14,11 @@ use tracegate_store::analytics::{
     AccountUsage, ConversationPage, ConversationQuery, ConversationTree, Slowest, SlowestQuery,
     StatsQuery, StatsReport, TimeRange, UsageQuery, UsageReport,
 };
+use tracegate_store::health::{ErrorCount, StoreHealth};
 use tracegate_store::search::{SearchPage, SearchQuery};
 use tracegate_store::{
-    AnalyticsStore, SearchStore, StorageStats, Store, StoreError, TraceDetail, TraceStore,
-    TraceSummary,
+    AnalyticsStore, HealthStore, SearchStore, StorageStats, Store, StoreError, TraceDetail,
+    TraceStore, TraceSummary,
 };
 
 use super::Metrics;
@@ -210,5 +211,24 @@ impl AnalyticsStore for MeasuredStore {
     async fn slowest(&self, q: SlowestQuery) -> Result<Slowest, StoreError> {
         let shape = format!("slowest {} limit={}", range_shape(q.range()), q.limit());
         self.timed("stats", || shape, self.inner.slowest(q)).await
+    }
+}
+
+#[async_trait::async_trait]
+impl HealthStore for MeasuredStore {
+    async fn health(&self) -> Result<StoreHealth, StoreError> {
+        self.inner.health().await
+    }
+    async fn errors_by_status(
+        &self,
+        range: TimeRange,
+        limit: u32,
+    ) -> Result<Vec<ErrorCount>, StoreError> {
+        self.timed(
+            "stats",
+            || format!("errors_by_status {} limit={limit}", range_shape(range)),
+            self.inner.errors_by_status(range, limit),
+        )
+        .await
     }
 }

@@ -47,6 +47,7 @@ async fn filled(store: &SqliteStore) -> Vec<String> {
 
 fn router(store: Arc<dyn Store>) -> Router {
     let state = ApiState {
+        diagnostics: crate::diagnostics::Sources::store_only(store.clone()),
         store,
         inflight: crate::inflight::Inflight::default(),
         recorder: Arc::default(),

@@ -20,8 +20,10 @@ use crate::api::ApiState;
 use crate::config::Secret;
 
 fn router(auth: AdminAuth) -> Router {
+    let store: Arc<dyn tracegate_store::Store> = Arc::new(SqliteStore::open_in_memory().unwrap());
     let state = ApiState {
-        store: Arc::new(SqliteStore::open_in_memory().unwrap()),
+        diagnostics: crate::diagnostics::Sources::store_only(store.clone()),
+        store,
         inflight: crate::inflight::Inflight::default(),
         recorder: Arc::default(),
         stuck_after_ms: 60_000.0,
