@@ -16,8 +16,9 @@ use tracegate_store::{SqliteStore, Store};
 
 use crate::analytics_cache::AnalyticsCache;
 use crate::api::{self, auth::AdminAuth, host_guard::HostGuard, ApiState};
-use crate::config::Config;
+use crate::config::{Config, ConfigError};
 use crate::inflight::Inflight;
+use crate::otlp::{OtlpSink, OtlpTarget};
 use crate::proxy::{self, ProxyState, RecordSink};
 use crate::recorder::{QueueLimits, Recorder};
 use crate::response_cache::ResponseCache;
@@ -67,7 +68,14 @@ impl Gateway {
             bytes: config.record_queue_bytes,
             batch: config.record_batch,
         };
-        let recorder = Recorder::start(store.clone(), limits, &tracker, writer_stop.clone());
+        let mut recorder = Recorder::start(store.clone(), limits, &tracker, writer_stop.clone());
+        if let Some(target) = OtlpTarget::from_config(config).map_err(ConfigError::Invalid)? {
+            tracing::info!(url = %target.url, "exporting traces to OpenTelemetry");
+            let stats = recorder.stats().otlp.clone();
+            let retry = crate::otlp::default_retry();
+            let sink = OtlpSink::start(target, retry, stats, &tracker, writer_stop.clone());
+            recorder = recorder.with_otlp(sink);
+        }
         let inflight = Inflight::default();
         let prices = PriceTable::builtin().with_overrides(config.prices.clone());
         let cut = CancellationToken::new();
@@ -202,6 +210,8 @@ pub async fn serve(
         written = s.written,
         dropped_queue_full = s.dropped_queue_full,
         dropped_store_error = s.dropped_store_error,
+        otlp_exported = s.otlp.otlp_exported,
+        otlp_dropped = s.otlp.otlp_dropped_queue_full + s.otlp.otlp_dropped_export_error,
         "trace writer flushed; stopped"
     );
     Ok(())

@@ -3,6 +3,7 @@
 
 mod error;
 mod log_format;
+mod otlp;
 mod secret;
 mod upstream;
 mod web;
@@ -18,6 +19,7 @@ use tracegate_store::WriterPriority;
 
 pub use error::ConfigError;
 pub use log_format::LogFormat;
+pub use otlp::OtlpProtocol;
 pub use secret::Secret;
 pub use upstream::{UpstreamConfig, UpstreamKind};
 
@@ -64,6 +66,13 @@ pub struct Config {
     /// Web origins whose browser pages may call the proxy and the API.
     #[serde(deserialize_with = "web::string_list")]
     pub allowed_origins: Vec<String>,
+    /// OpenTelemetry collector (OTLP/HTTP base URL, e.g. `http://localhost:4318`) every
+    /// finished trace is exported to as a span; none exports nothing.
+    pub otlp_endpoint: Option<String>,
+    /// Headers sent with every export request (e.g. an API key of a hosted collector).
+    pub otlp_headers: HashMap<String, Secret>,
+    /// `http/protobuf`, the only OTLP transport implemented.
+    pub otlp_protocol: OtlpProtocol,
 }
 
 impl Default for Config {
@@ -87,6 +96,9 @@ impl Default for Config {
             log_format: LogFormat::Text,
             allowed_hosts: Vec::new(),
             allowed_origins: Vec::new(),
+            otlp_endpoint: None,
+            otlp_headers: HashMap::new(),
+            otlp_protocol: OtlpProtocol::HttpProtobuf,
         }
     }
 }
@@ -121,6 +133,8 @@ impl Config {
         "allowed_hosts",
         "allowed_origins",
         "response_cache_bytes",
+        "otlp_endpoint",
+        "otlp_protocol",
     ];
 
     /// `TRACEGATE_*` variables in the environment that are not settings (nor `TRACEGATE_CONFIG`
@@ -186,6 +200,7 @@ impl Config {
         }
         web::validate_hosts(&self.allowed_hosts).map_err(ConfigError::Invalid)?;
         web::validate_origins(&self.allowed_origins).map_err(ConfigError::Invalid)?;
+        crate::otlp::OtlpTarget::from_config(self).map_err(ConfigError::Invalid)?;
         for (model, p) in &self.prices {
             let all = [Some(p.input), Some(p.output), p.cache_read, p.cache_write];
             if all.iter().flatten().any(|v| !v.is_finite() || *v < 0.0) {

@@ -9,6 +9,7 @@ pub mod error;
 pub mod inflight;
 pub mod listen;
 pub mod origin;
+pub mod otlp;
 pub mod pricing;
 pub mod proxy;
 pub mod recorder;
