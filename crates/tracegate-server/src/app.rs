@@ -70,7 +70,7 @@ impl Gateway {
         };
         let mut recorder = Recorder::start(store.clone(), limits, &tracker, writer_stop.clone());
         if let Some(target) = OtlpTarget::from_config(config).map_err(ConfigError::Invalid)? {
-            tracing::info!(url = %target.url, "exporting traces to OpenTelemetry");
+            tracing::info!(url = %target.shown, "exporting traces to OpenTelemetry (OTLP/HTTP)");
             let stats = recorder.stats().otlp.clone();
             let retry = crate::otlp::default_retry();
             let sink = OtlpSink::start(target, retry, stats, &tracker, writer_stop.clone());

@@ -75,6 +75,8 @@ pub struct OtlpTarget {
     /// The full URL spans are posted to (`.../v1/traces`).
     pub url: http::Uri,
     pub headers: HeaderMap,
+    /// `url` as logged: without user info or query.
+    pub shown: String,
 }
 
 impl OtlpTarget {
@@ -89,20 +91,25 @@ impl OtlpTarget {
         else {
             return Ok(None);
         };
-        let base = endpoint.trim_end_matches('/');
-        let full = if base.ends_with("/v1/traces") {
-            base.to_owned()
-        } else {
-            format!("{base}/v1/traces")
-        };
-        let url: http::Uri = full
-            .parse()
-            .map_err(|e| format!("otlp_endpoint: {endpoint:?} is not a URL: {e}"))?;
-        if !matches!(url.scheme_str(), Some("http" | "https")) || url.host().is_none() {
-            return Err(format!(
-                "otlp_endpoint: {endpoint:?} must be an http:// or https:// URL"
-            ));
+        let not_url = || format!("otlp_endpoint: {endpoint:?} must be an http:// or https:// URL");
+        let base: http::Uri = endpoint.parse().map_err(|_| not_url())?;
+        if !matches!(base.scheme_str(), Some("http" | "https")) || base.host().is_none() {
+            return Err(not_url());
         }
+        let path = base.path().trim_end_matches('/');
+        let path = if path.ends_with("/v1/traces") {
+            path.to_owned()
+        } else {
+            format!("{path}/v1/traces")
+        };
+        let path_and_query = match base.query() {
+            Some(q) => format!("{path}?{q}"),
+            None => path,
+        };
+        let mut parts = base.into_parts();
+        parts.path_and_query = Some(path_and_query.parse().map_err(|_| not_url())?);
+        let url = http::Uri::from_parts(parts).map_err(|_| not_url())?;
+        let full = url.to_string();
         let mut headers = HeaderMap::new();
         for (name, value) in &config.otlp_headers {
             let n = HeaderName::from_bytes(name.trim().as_bytes())
@@ -112,7 +119,12 @@ impl OtlpTarget {
             v.set_sensitive(true);
             headers.insert(n, v);
         }
-        Ok(Some(OtlpTarget { url, headers }))
+        let shown = crate::startup::redact_url(&full);
+        Ok(Some(OtlpTarget {
+            url,
+            headers,
+            shown,
+        }))
     }
 }
 

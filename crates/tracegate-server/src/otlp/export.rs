@@ -131,7 +131,7 @@ impl Exporter {
             .dropped_export_error
             .fetch_add(n, Ordering::Relaxed)
             + n;
-        tracing::warn!(error = %why, lost = n, lost_total = total, url = %self.target.url, "OTLP export failed; spans dropped");
+        tracing::warn!(error = %why, lost = n, lost_total = total, url = %self.target.shown, "OTLP export failed; spans dropped");
     }
 
     async fn attempt(&self, body: Bytes) -> Attempt {

@@ -63,6 +63,7 @@ fn target(base: &str) -> OtlpTarget {
     OtlpTarget {
         url: format!("{base}/v1/traces").parse().unwrap(),
         headers,
+        shown: format!("{base}/v1/traces"),
     }
 }
 
