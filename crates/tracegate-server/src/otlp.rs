@@ -165,8 +165,11 @@ impl OtlpSink {
                     + 1;
                 // One line per power of two: a collector down for hours does not flood the log.
                 if n.is_power_of_two() {
-                    let closed = matches!(e, mpsc::error::TrySendError::Closed(_));
-                    tracing::warn!(trace_id = %trace.id, dropped_total = n, closed, "OTLP export queue full; span dropped");
+                    let why = match e {
+                        mpsc::error::TrySendError::Full(_) => "OTLP export queue full",
+                        mpsc::error::TrySendError::Closed(_) => "OTLP exporter stopped",
+                    };
+                    tracing::warn!(trace_id = %trace.id, dropped_total = n, "{why}; span dropped (logged at 1, 2, 4, 8, ... drops)");
                 }
             }
         }
