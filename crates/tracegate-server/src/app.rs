@@ -16,10 +16,11 @@ use tracegate_store::{SqliteStore, Store};
 
 use crate::analytics_cache::AnalyticsCache;
 use crate::api::{self, auth::AdminAuth, host_guard::HostGuard, ApiState};
-use crate::config::Config;
+use crate::config::{Config, ConfigError};
 use crate::inflight::Inflight;
 use crate::metrics::store::{MeasuredStore, QueryLog};
 use crate::metrics::{self, Metrics};
+use crate::otlp::{OtlpSink, OtlpTarget};
 use crate::proxy::{self, ProxyState, RecordSink};
 use crate::recorder::{QueueLimits, Recorder};
 use crate::response_cache::ResponseCache;
@@ -81,13 +82,20 @@ impl Gateway {
         } else {
             Metrics::disabled()
         };
-        let recorder = Recorder::start_timed(
+        let mut recorder = Recorder::start_timed(
             store.clone(),
             limits,
             &tracker,
             writer_stop.clone(),
             metrics.batch_duration(),
         );
+        if let Some(target) = OtlpTarget::from_config(config).map_err(ConfigError::Invalid)? {
+            tracing::info!(url = %target.shown, "exporting traces to OpenTelemetry (OTLP/HTTP)");
+            let stats = recorder.stats().otlp.clone();
+            let retry = crate::otlp::default_retry();
+            let sink = OtlpSink::start(target, retry, stats, &tracker, writer_stop.clone());
+            recorder = recorder.with_otlp(sink);
+        }
         let inflight = Inflight::default();
         let cut = CancellationToken::new();
         let sink = Arc::new(RecordSink {
@@ -280,6 +288,8 @@ pub async fn serve(
         written = s.written,
         dropped_queue_full = s.dropped_queue_full,
         dropped_store_error = s.dropped_store_error,
+        otlp_exported = s.otlp.otlp_exported,
+        otlp_dropped = s.otlp.otlp_dropped_queue_full + s.otlp.otlp_dropped_export_error,
         "trace writer flushed; stopped"
     );
     Ok(())

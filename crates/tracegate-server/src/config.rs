@@ -3,6 +3,7 @@
 
 mod error;
 mod log_format;
+mod otlp;
 mod secret;
 mod slo;
 mod switch;
@@ -21,6 +22,7 @@ use tracegate_store::WriterPriority;
 
 pub use error::ConfigError;
 pub use log_format::LogFormat;
+pub use otlp::OtlpProtocol;
 pub use secret::Secret;
 pub use slo::SloConfig;
 pub use upstream::{UpstreamConfig, UpstreamKind};
@@ -82,6 +84,13 @@ pub struct Config {
     /// Log every store query with its duration at info.
     #[serde(deserialize_with = "switch::deserialize")]
     pub debug_sql: bool,
+    /// OpenTelemetry collector (OTLP/HTTP base URL, e.g. `http://localhost:4318`) every
+    /// finished trace is exported to as a span; none exports nothing.
+    pub otlp_endpoint: Option<String>,
+    /// Headers sent with every export request (e.g. an API key of a hosted collector).
+    pub otlp_headers: HashMap<String, Secret>,
+    /// `http/protobuf`, the only OTLP transport implemented.
+    pub otlp_protocol: OtlpProtocol,
 }
 
 impl Default for Config {
@@ -111,6 +120,9 @@ impl Default for Config {
             metric_models: Vec::new(),
             slow_query_ms: 200,
             debug_sql: false,
+            otlp_endpoint: None,
+            otlp_headers: HashMap::new(),
+            otlp_protocol: OtlpProtocol::HttpProtobuf,
         }
     }
 }
@@ -155,6 +167,8 @@ impl Config {
         "metrics_listen",
         "slow_query_ms",
         "debug_sql",
+        "otlp_endpoint",
+        "otlp_protocol",
     ];
 
     /// `TRACEGATE_*` variables in the environment that are not settings (nor `TRACEGATE_CONFIG`
@@ -220,6 +234,7 @@ impl Config {
         }
         web::validate_hosts(&self.allowed_hosts).map_err(ConfigError::Invalid)?;
         web::validate_origins(&self.allowed_origins).map_err(ConfigError::Invalid)?;
+        crate::otlp::OtlpTarget::from_config(self).map_err(ConfigError::Invalid)?;
         for (model, p) in &self.prices {
             let all = [Some(p.input), Some(p.output), p.cache_read, p.cache_write];
             if all.iter().flatten().any(|v| !v.is_finite() || *v < 0.0) {

@@ -11,6 +11,7 @@ pub mod inflight;
 pub mod listen;
 pub mod metrics;
 pub mod origin;
+pub mod otlp;
 pub mod pricing;
 pub mod proxy;
 pub mod query_timings;

@@ -11,6 +11,8 @@ use tokio_util::task::TaskTracker;
 use tracegate_core::Trace;
 use tracegate_store::TraceStore;
 
+use crate::otlp::{OtlpSink, OtlpSnapshot, OtlpStats};
+
 /// Counters of what happened to traces. Every trace lost is counted here and logged.
 #[derive(Debug, Default)]
 pub struct RecorderStats {
@@ -32,6 +34,8 @@ pub struct RecorderStats {
     pub timed_batches: AtomicU64,
     /// Traces recorded with usage but without a cost: no price for their model.
     pub unpriced: AtomicU64,
+    /// The OpenTelemetry export's own counters (all zero when it is off).
+    pub otlp: Arc<OtlpStats>,
 }
 
 #[derive(Debug, Serialize, PartialEq, Eq, utoipa::ToSchema)]
@@ -50,6 +54,8 @@ pub struct RecorderSnapshot {
     pub avg_batch_us: u64,
     /// Traces recorded with usage but `cost_usd` null: no price for their model.
     pub unpriced: u64,
+    #[serde(flatten)]
+    pub otlp: OtlpSnapshot,
 }
 
 impl RecorderStats {
@@ -69,6 +75,7 @@ impl RecorderStats {
                 .checked_div(self.timed_batches.load(Ordering::Relaxed))
                 .unwrap_or(0),
             unpriced: self.unpriced.load(Ordering::Relaxed),
+            otlp: self.otlp.snapshot(),
         }
     }
 
@@ -144,6 +151,8 @@ pub struct Recorder {
     tx: mpsc::Sender<Trace>,
     max_bytes: u64,
     stats: Arc<RecorderStats>,
+    /// Where finished traces also go as OpenTelemetry spans, if configured.
+    otlp: Option<OtlpSink>,
 }
 
 impl Recorder {
@@ -179,12 +188,22 @@ impl Recorder {
             tx,
             max_bytes: limits.bytes,
             stats,
+            otlp: None,
         }
+    }
+
+    /// Also hands every recorded trace to `sink` (the OpenTelemetry export).
+    pub fn with_otlp(mut self, sink: OtlpSink) -> Recorder {
+        self.otlp = Some(sink);
+        self
     }
 
     /// Hands a finished trace to the writer. If the queue is full (in traces or bytes) the
     /// trace is dropped, counted and logged: the proxy keeps serving.
     pub fn record(&self, trace: Trace) {
+        if let Some(otlp) = &self.otlp {
+            otlp.send(&trace);
+        }
         let size = queued_bytes(&trace);
         let max = self.max_bytes;
         let reserved =

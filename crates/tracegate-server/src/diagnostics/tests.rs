@@ -154,6 +154,7 @@ fn live() -> Live {
             max_batch_us: 1_500,
             avg_batch_us: 1_000,
             unpriced: 0,
+            otlp: Default::default(),
         },
         queue_limits: QueueLimits {
             traces: 1000,
