@@ -1,5 +1,6 @@
 //! The gateway's own HTTP API: health, readiness and the trace read API.
 
+mod alerts;
 mod analytics;
 pub mod auth;
 mod errors;
@@ -48,6 +49,7 @@ pub fn router(state: ApiState, auth: auth::AdminAuth, guard: host_guard::HostGua
         .route("/stats/inflight", get(traces::inflight))
         .route("/recorder", get(recorder))
         .route("/cache", get(cache))
+        .route("/alerts", get(alerts::list))
         .merge(search::routes())
         .merge(analytics::routes())
         .route_layer(middleware::from_fn_with_state(auth, auth::require_admin))

@@ -54,6 +54,8 @@ pub struct Gateway {
     pub cut: CancellationToken,
     tracker: TaskTracker,
     writer_stop: CancellationToken,
+    /// Stops the alert evaluator and its webhook sender.
+    alerts_stop: CancellationToken,
 }
 
 impl Gateway {
@@ -92,6 +94,17 @@ impl Gateway {
         });
         let auth = AdminAuth::new(config.admin_token().cloned());
         let guard = HostGuard::new(!auth.is_required(), &config.allowed_hosts, origins);
+        let alerts_stop = CancellationToken::new();
+        let alerts = crate::alerts::gather::start(
+            &config.alerts,
+            crate::alerts::gather::Sources {
+                store: store.clone(),
+                inflight: inflight.clone(),
+                recorder: recorder.stats().clone(),
+            },
+            &tracker,
+            alerts_stop.clone(),
+        );
         let api_state = ApiState {
             store,
             inflight: inflight.clone(),
@@ -105,7 +118,7 @@ impl Gateway {
             .with_state(proxy_state);
         let router = Router::new()
             .merge(proxy_routes)
-            .merge(api::router(api_state, auth, guard))
+            .merge(api::router(api_state, auth, guard).layer(axum::Extension(alerts)))
             .fallback(not_found);
         Ok(Gateway {
             router,
@@ -114,6 +127,7 @@ impl Gateway {
             cut,
             tracker,
             writer_stop,
+            alerts_stop,
         })
     }
 
@@ -126,9 +140,11 @@ impl Gateway {
             cut: _,
             tracker,
             writer_stop,
+            alerts_stop,
         } = self;
         drop(router);
         drop(recorder);
+        alerts_stop.cancel();
         writer_stop.cancel();
         tracker.close();
         tracker.wait().await;

@@ -1,6 +1,7 @@
 //! Configuration: defaults, then a TOML file, then `TRACEGATE_*` environment variables,
 //! then command-line flags. Unknown keys are errors that name the key.
 
+mod alerts;
 mod error;
 mod log_format;
 mod secret;
@@ -16,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use tracegate_core::pricing::ModelPrice;
 use tracegate_store::WriterPriority;
 
+pub use alerts::{AlertsConfig, WebhookConfig, WebhookKind};
 pub use error::ConfigError;
 pub use log_format::LogFormat;
 pub use secret::Secret;
@@ -64,6 +66,8 @@ pub struct Config {
     /// Web origins whose browser pages may call the proxy and the API.
     #[serde(deserialize_with = "web::string_list")]
     pub allowed_origins: Vec<String>,
+    /// The built-in alert rules: thresholds and webhooks (the `[alerts]` table).
+    pub alerts: AlertsConfig,
 }
 
 impl Default for Config {
@@ -87,6 +91,7 @@ impl Default for Config {
             log_format: LogFormat::Text,
             allowed_hosts: Vec::new(),
             allowed_origins: Vec::new(),
+            alerts: AlertsConfig::default(),
         }
     }
 }
@@ -186,6 +191,7 @@ impl Config {
         }
         web::validate_hosts(&self.allowed_hosts).map_err(ConfigError::Invalid)?;
         web::validate_origins(&self.allowed_origins).map_err(ConfigError::Invalid)?;
+        self.alerts.validate().map_err(ConfigError::Invalid)?;
         for (model, p) in &self.prices {
             let all = [Some(p.input), Some(p.output), p.cache_read, p.cache_write];
             if all.iter().flatten().any(|v| !v.is_finite() || *v < 0.0) {
@@ -412,6 +418,36 @@ models = ["gpt-*", "o*"]
         assert_eq!(c.log_format, LogFormat::Json);
         let err = from_toml("log_format = \"yaml\"").unwrap_err().to_string();
         assert!(err.contains("log_format") && err.contains("yaml"), "{err}");
+    }
+
+    #[test]
+    fn alerts_table() {
+        let d = Config::default().alerts;
+        assert_eq!((d.interval_secs, d.stuck_after_secs), (30, 600));
+        assert_eq!(d.repeat_interval_secs, 4 * 3600);
+        assert_eq!(d.error_rate, 0.01);
+        let c = from_toml(
+            "[alerts]\ninterval_secs = 1\np95_ms = 200\ndefault_allowance = 5000\n[alerts.allowances]\nalice = 1000000\n[[alerts.webhooks]]\nurl = \"http://127.0.0.1:9/hook\"\nkind = \"slack\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.alerts.interval_secs, 1);
+        assert_eq!(c.alerts.p95_ms, 200.0);
+        assert_eq!(c.alerts.allowances["alice"], 1_000_000);
+        assert_eq!(c.alerts.webhooks[0].kind, WebhookKind::Slack);
+        for (bad, key) in [
+            ("interval_secs = 0", "interval_secs"),
+            ("error_rate = 2.0", "error_rate"),
+            ("webhook = []", "webhook"),
+            ("[[alerts.webhooks]]\nurl = \"ftp://x\"", "webhooks[0].url"),
+        ] {
+            let text = if bad.starts_with("[[") {
+                bad.to_string()
+            } else {
+                format!("[alerts]\n{bad}")
+            };
+            let err = from_toml(&text).unwrap_err().to_string();
+            assert!(err.contains(key), "{err}");
+        }
     }
 
     #[test]
