@@ -1,6 +1,6 @@
-//! Webhook notifications: a bounded queue the evaluator never waits on, drained by one
-//! sender task that posts each notice to every webhook, retrying failures with
-//! exponential backoff a bounded number of times.
+//! Webhook notifications: one bounded queue per webhook that the evaluator never waits
+//! on, each drained by its own sender task (a failing webhook does not hold up the
+//! others), retrying failures with exponential backoff a bounded number of times.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -17,7 +17,7 @@ use super::state::{Change, Notice};
 use crate::config::{WebhookConfig, WebhookKind};
 use crate::upstream::HttpClient;
 
-/// Notices waiting for the sender; beyond it new ones are dropped and counted.
+/// Notices waiting for one webhook's sender; beyond it new ones are dropped and counted.
 pub const QUEUE: usize = 256;
 /// How long one POST may take.
 const POST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -43,13 +43,12 @@ impl Default for Retry {
 /// The evaluator's handle on the queue.
 #[derive(Debug, Clone)]
 pub struct Notifier {
-    tx: Option<mpsc::Sender<Notice>>,
+    queues: Vec<mpsc::Sender<Notice>>,
     dropped: Arc<AtomicU64>,
 }
 
 impl Notifier {
-    /// Starts the sender on `tracker` (none without webhooks); it ends when `stop` is
-    /// cancelled.
+    /// Starts one sender per webhook on `tracker`; they end when `stop` is cancelled.
     pub fn start(
         webhooks: Vec<WebhookConfig>,
         retry: Retry,
@@ -57,27 +56,26 @@ impl Notifier {
         stop: CancellationToken,
     ) -> Notifier {
         let dropped = Arc::new(AtomicU64::new(0));
-        if webhooks.is_empty() {
-            return Notifier { tx: None, dropped };
-        }
-        let (tx, rx) = mpsc::channel(QUEUE);
         let client = crate::upstream::http_client(Duration::from_secs(5));
-        tracker.spawn(send_loop(client, webhooks, retry, rx, stop));
-        Notifier {
-            tx: Some(tx),
-            dropped,
-        }
+        let queues = webhooks
+            .into_iter()
+            .map(|hook| {
+                let (tx, rx) = mpsc::channel(QUEUE);
+                tracker.spawn(send_loop(client.clone(), hook, retry, rx, stop.clone()));
+                tx
+            })
+            .collect();
+        Notifier { queues, dropped }
     }
 
     /// Queues `notices`; never waits. A full queue drops the notice and logs it.
     pub fn send(&self, notices: Vec<Notice>) {
-        let Some(tx) = &self.tx else {
-            return;
-        };
         for n in notices {
-            if let Err(err) = tx.try_send(n) {
-                let total = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
-                tracing::warn!(%err, dropped_total = total, "alert notification dropped: the webhook queue is full");
+            for tx in &self.queues {
+                if let Err(err) = tx.try_send(n.clone()) {
+                    let total = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+                    tracing::warn!(%err, dropped_total = total, "alert notification dropped: the webhook queue is full");
+                }
             }
         }
     }
@@ -90,7 +88,7 @@ impl Notifier {
 
 async fn send_loop(
     client: HttpClient,
-    webhooks: Vec<WebhookConfig>,
+    hook: WebhookConfig,
     retry: Retry,
     mut rx: mpsc::Receiver<Notice>,
     stop: CancellationToken,
@@ -103,11 +101,9 @@ async fn send_loop(
                 None => return,
             },
         };
-        for hook in &webhooks {
-            let body = Bytes::from(payload(hook.kind, &notice).to_string());
-            if !deliver(&client, &hook.url, body, retry, &stop).await {
-                tracing::warn!(url = %hook.url, alert = %notice.alert.id, attempts = retry.attempts, "alert webhook failed; notification given up");
-            }
+        let body = Bytes::from(payload(hook.kind, &notice).to_string());
+        if !deliver(&client, &hook.url, body, retry, &stop).await {
+            tracing::warn!(url = %hook.url, alert = %notice.alert.id, attempts = retry.attempts, "alert webhook failed; notification given up");
         }
     }
 }
