@@ -211,3 +211,6 @@ fn figures(g: &GroupStats) -> GroupFigures {
         ttft_p95_ms: g.ttft_ms.p95,
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -131,7 +131,7 @@ async fn attempts_are_bounded_and_the_next_notice_still_goes_out() {
     tokio::time::sleep(Duration::from_millis(100)).await;
     // Two failed attempts for the first notice (given up), one for the second.
     assert_eq!(calls.load(Ordering::SeqCst), 3);
-    let got = got.lock();
+    let got = got.lock().clone();
     assert_eq!(got.len(), 1);
     assert!(got[0]["text"].as_str().unwrap().starts_with("[RESOLVED"));
     stop.cancel();
@@ -156,6 +156,38 @@ async fn a_full_queue_drops_without_waiting() {
     let many: Vec<Notice> = (0..QUEUE + 50).map(|_| notice(Change::Firing)).collect();
     n.send(many);
     assert!(n.dropped() >= 49, "{}", n.dropped());
+    stop.cancel();
+    tracker.close();
+    tokio::time::timeout(Duration::from_secs(5), tracker.wait())
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_dead_webhook_does_not_hold_up_the_others() {
+    let (url, got, calls) = receiver(0).await;
+    let tracker = TaskTracker::new();
+    let stop = CancellationToken::new();
+    let retry = Retry {
+        attempts: 5,
+        first_backoff: Duration::from_secs(60),
+    };
+    let hooks = vec![
+        WebhookConfig {
+            url: "http://127.0.0.1:9/dead".into(),
+            kind: WebhookKind::Json,
+        },
+        WebhookConfig {
+            url,
+            kind: WebhookKind::Json,
+        },
+    ];
+    let n = Notifier::start(hooks, retry, &tracker, stop.clone());
+    n.send(vec![notice(Change::Firing), notice(Change::Resolved)]);
+    wait_for(&calls, 2).await;
+    let changes: Vec<String> = got.lock().iter().map(|b| b["change"].to_string()).collect();
+    assert_eq!(changes, ["\"firing\"", "\"resolved\""]);
+    // Stopping cuts the dead webhook's backoff short.
     stop.cancel();
     tracker.close();
     tokio::time::timeout(Duration::from_secs(5), tracker.wait())
