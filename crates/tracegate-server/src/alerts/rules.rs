@@ -75,7 +75,7 @@ impl Evaluation {
     ) {
         let labels = labels
             .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .map(|(k, v)| ((*k).to_owned(), v.chars().take(MAX_LABEL_CHARS).collect()))
             .collect();
         self.findings.push(Finding {
             rule,
@@ -87,6 +87,9 @@ impl Evaluation {
         });
     }
 }
+
+/// Label values (model names, accounts: client input) are cut to this many characters.
+pub const MAX_LABEL_CHARS: usize = 200;
 
 /// The 5-hour window account allowances are measured over.
 pub const ALLOWANCE_WINDOW_MS: i64 = 5 * 3_600_000;

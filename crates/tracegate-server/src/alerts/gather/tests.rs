@@ -69,3 +69,28 @@ async fn the_store_ring_is_bounded() {
     }
     assert_eq!(g.store_ms.len(), STORE_SAMPLES);
 }
+
+#[tokio::test]
+async fn disabled_alerts_start_nothing() {
+    let tracker = TaskTracker::new();
+    let cfg = AlertsConfig {
+        enabled: false,
+        webhooks: vec![crate::config::WebhookConfig {
+            url: "http://127.0.0.1:9/".into(),
+            kind: crate::config::WebhookKind::Json,
+        }],
+        ..AlertsConfig::default()
+    };
+    let alerts = start(&cfg, sources(), &tracker, CancellationToken::new());
+    assert!(tracker.is_empty());
+    let r = alerts.report();
+    assert!(!r.enabled && r.firing.is_empty());
+    let on = start(
+        &AlertsConfig::default(),
+        sources(),
+        &tracker,
+        CancellationToken::new(),
+    );
+    assert_eq!(tracker.len(), 1, "the evaluator; no webhook, no sender");
+    assert!(on.report().enabled);
+}

@@ -198,3 +198,13 @@ fn p95_is_the_nearest_rank() {
     let v: Vec<f64> = (1..=100).map(f64::from).collect();
     assert_eq!(p95(&v), Some(95.0));
 }
+
+#[test]
+fn long_label_values_are_cut() {
+    let mut i = quiet();
+    let long = "m".repeat(5_000);
+    i.by_model = Some(vec![group(&long, 10, 0, 9_000.0, 1.0)]);
+    let ev = evaluate(&i, &cfg());
+    let f = only(&ev, Rule::LatencyP95);
+    assert_eq!(f[0].labels["model"].len(), MAX_LABEL_CHARS);
+}
