@@ -208,3 +208,62 @@ fn long_label_values_are_cut() {
     let f = only(&ev, Rule::LatencyP95);
     assert_eq!(f[0].labels["model"].len(), MAX_LABEL_CHARS);
 }
+
+#[test]
+fn every_rule_fires_then_resolves_through_the_book() {
+    use crate::alerts::state::{AlertBook, Change};
+    use chrono::TimeZone;
+    let at = |s: i64| chrono::Utc.timestamp_opt(1_700_000_000 + s, 0).unwrap();
+    let bad: Vec<(Rule, Box<dyn Fn(&mut Inputs)>)> = vec![
+        (
+            Rule::LatencyP95,
+            Box::new(|i| i.by_upstream = Some(vec![group("u", 10, 0, 3_000.0, 1.0)])),
+        ),
+        (
+            Rule::TtftP95,
+            Box::new(|i| i.by_model = Some(vec![group("m", 10, 0, 1.0, 900.0)])),
+        ),
+        (
+            Rule::ErrorRate,
+            Box::new(|i| i.by_model = Some(vec![group("m", 50, 5, 1.0, 1.0)])),
+        ),
+        (
+            Rule::StuckRequest,
+            Box::new(|i| {
+                i.inflight = vec![Running {
+                    trace_id: "t".into(),
+                    elapsed_ms: 700_000.0,
+                    upstream: None,
+                    model: None,
+                }]
+            }),
+        ),
+        (
+            Rule::AccountAllowance,
+            Box::new(|i| i.account_tokens = Some(vec![("alice".into(), 9_000)])),
+        ),
+        (Rule::TracesLost, Box::new(|i| i.dropped_in_window = 1)),
+        (Rule::StoreSlow, Box::new(|i| i.store_ms = vec![1_500.0; 5])),
+        (
+            Rule::StoreUnreachable,
+            Box::new(|i| i.store_error = Some("gone".into())),
+        ),
+    ];
+    for (rule, spoil) in bad {
+        let mut book = AlertBook::new(&cfg());
+        let mut i = quiet();
+        spoil(&mut i);
+        let n = book.apply(evaluate(&i, &cfg()), at(0));
+        assert_eq!(n.len(), 1, "{rule:?}: {n:?}");
+        assert_eq!((n[0].change, n[0].alert.rule), (Change::Firing, rule));
+        assert!(
+            book.apply(evaluate(&i, &cfg()), at(30)).is_empty(),
+            "{rule:?}"
+        );
+        let n = book.apply(evaluate(&quiet(), &cfg()), at(60));
+        assert_eq!(n.len(), 1, "{rule:?}: {n:?}");
+        assert_eq!((n[0].change, n[0].alert.rule), (Change::Resolved, rule));
+        assert_eq!(n[0].alert.since, at(0));
+        assert_eq!(n[0].alert.resolved_at, Some(at(60)));
+    }
+}
