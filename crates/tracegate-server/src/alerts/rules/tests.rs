@@ -214,7 +214,8 @@ fn every_rule_fires_then_resolves_through_the_book() {
     use crate::alerts::state::{AlertBook, Change};
     use chrono::TimeZone;
     let at = |s: i64| chrono::Utc.timestamp_opt(1_700_000_000 + s, 0).unwrap();
-    let bad: Vec<(Rule, Box<dyn Fn(&mut Inputs)>)> = vec![
+    type Spoil = Box<dyn Fn(&mut Inputs)>;
+    let bad: Vec<(Rule, Spoil)> = vec![
         (
             Rule::LatencyP95,
             Box::new(|i| i.by_upstream = Some(vec![group("u", 10, 0, 3_000.0, 1.0)])),
