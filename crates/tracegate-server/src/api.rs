@@ -4,6 +4,7 @@
 //! `.routes(routes!(handler))`: the path, the method and the OpenAPI
 //! description all come from the handler's `#[utoipa::path]` (see `openapi.rs`).
 
+mod alerts;
 mod analytics;
 pub mod auth;
 mod diagnostics;
@@ -93,6 +94,7 @@ fn api_routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(cache))
         .routes(routes!(openapi::openapi_json))
         .routes(routes!(diagnostics::diagnostics))
+        .routes(routes!(alerts::list))
         .merge(search::routes())
         .merge(analytics::routes())
 }

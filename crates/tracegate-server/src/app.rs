@@ -63,6 +63,8 @@ pub struct Gateway {
     pub cut: CancellationToken,
     tracker: TaskTracker,
     writer_stop: CancellationToken,
+    /// Stops the alert evaluator and its webhook sender.
+    alerts_stop: CancellationToken,
 }
 
 impl Gateway {
@@ -136,6 +138,17 @@ impl Gateway {
             slow: Duration::from_millis(config.slow_query_ms),
             every: config.debug_sql,
         };
+        let alerts_stop = CancellationToken::new();
+        let alerts = crate::alerts::gather::start(
+            &config.alerts,
+            crate::alerts::gather::Sources {
+                store: store.clone(),
+                inflight: inflight.clone(),
+                recorder: recorder.stats().clone(),
+            },
+            &tracker,
+            alerts_stop.clone(),
+        );
         let api_state = ApiState {
             store: Arc::new(MeasuredStore::new(store, metrics.clone(), query_log)),
             inflight: inflight.clone(),
@@ -168,7 +181,7 @@ impl Gateway {
             .with_state(proxy_state);
         let router = Router::new()
             .merge(proxy_routes)
-            .merge(api::router(api_state, auth, guard))
+            .merge(api::router(api_state, auth, guard).layer(axum::Extension(alerts)))
             .merge(metrics_router.clone())
             .fallback(not_found);
         Ok(Gateway {
@@ -180,6 +193,7 @@ impl Gateway {
             cut,
             tracker,
             writer_stop,
+            alerts_stop,
         })
     }
 
@@ -194,10 +208,12 @@ impl Gateway {
             cut: _,
             tracker,
             writer_stop,
+            alerts_stop,
         } = self;
         drop(router);
         drop(metrics_router);
         drop(recorder);
+        alerts_stop.cancel();
         writer_stop.cancel();
         tracker.close();
         tracker.wait().await;

@@ -1,6 +1,7 @@
 //! Configuration: defaults, then a TOML file, then `TRACEGATE_*` environment variables,
 //! then command-line flags. Unknown keys are errors that name the key.
 
+mod alerts;
 mod error;
 mod log_format;
 mod otlp;
@@ -20,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use tracegate_core::pricing::ModelPrice;
 use tracegate_store::WriterPriority;
 
+pub use alerts::{AlertsConfig, WebhookConfig, WebhookKind};
 pub use error::ConfigError;
 pub use log_format::LogFormat;
 pub use otlp::OtlpProtocol;
@@ -91,6 +93,8 @@ pub struct Config {
     pub otlp_headers: HashMap<String, Secret>,
     /// `http/protobuf`, the only OTLP transport implemented.
     pub otlp_protocol: OtlpProtocol,
+    /// The built-in alert rules: thresholds and webhooks (the `[alerts]` table).
+    pub alerts: AlertsConfig,
 }
 
 impl Default for Config {
@@ -123,6 +127,7 @@ impl Default for Config {
             otlp_endpoint: None,
             otlp_headers: HashMap::new(),
             otlp_protocol: OtlpProtocol::HttpProtobuf,
+            alerts: AlertsConfig::default(),
         }
     }
 }
@@ -235,6 +240,7 @@ impl Config {
         web::validate_hosts(&self.allowed_hosts).map_err(ConfigError::Invalid)?;
         web::validate_origins(&self.allowed_origins).map_err(ConfigError::Invalid)?;
         crate::otlp::OtlpTarget::from_config(self).map_err(ConfigError::Invalid)?;
+        self.alerts.validate().map_err(ConfigError::Invalid)?;
         for (model, p) in &self.prices {
             let all = [Some(p.input), Some(p.output), p.cache_read, p.cache_write];
             if all.iter().flatten().any(|v| !v.is_finite() || *v < 0.0) {
@@ -494,6 +500,36 @@ models = ["gpt-*", "o*"]
         assert_eq!(c.log_format, LogFormat::Json);
         let err = from_toml("log_format = \"yaml\"").unwrap_err().to_string();
         assert!(err.contains("log_format") && err.contains("yaml"), "{err}");
+    }
+
+    #[test]
+    fn alerts_table() {
+        let d = Config::default().alerts;
+        assert_eq!((d.interval_secs, d.stuck_after_secs), (30, 600));
+        assert_eq!(d.repeat_interval_secs, 4 * 3600);
+        assert_eq!(d.error_rate, 0.01);
+        let c = from_toml(
+            "[alerts]\ninterval_secs = 1\np95_ms = 200\ndefault_allowance = 5000\n[alerts.allowances]\nalice = 1000000\n[[alerts.webhooks]]\nurl = \"http://127.0.0.1:9/hook\"\nkind = \"slack\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.alerts.interval_secs, 1);
+        assert_eq!(c.alerts.p95_ms, 200.0);
+        assert_eq!(c.alerts.allowances["alice"], 1_000_000);
+        assert_eq!(c.alerts.webhooks[0].kind, WebhookKind::Slack);
+        for (bad, key) in [
+            ("interval_secs = 0", "interval_secs"),
+            ("error_rate = 2.0", "error_rate"),
+            ("webhook = []", "webhook"),
+            ("[[alerts.webhooks]]\nurl = \"ftp://x\"", "webhooks[0].url"),
+        ] {
+            let text = if bad.starts_with("[[") {
+                bad.to_string()
+            } else {
+                format!("[alerts]\n{bad}")
+            };
+            let err = from_toml(&text).unwrap_err().to_string();
+            assert!(err.contains(key), "{err}");
+        }
     }
 
     #[test]

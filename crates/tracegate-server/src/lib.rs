@@ -1,6 +1,7 @@
 //! The tracegate gateway: configuration, the proxy, the recorder and the HTTP API.
 
 pub mod access_log;
+pub mod alerts;
 pub mod analytics_cache;
 pub mod api;
 pub mod app;
