@@ -95,11 +95,16 @@ def test_logs_into_files_and_pipes_have_no_colour_codes(start_gateway: StartGate
     assert "INFO" in log and "WARN" in log, log[:2000]
     assert ESC not in log, repr(log[:500])
 
-    # Into a pipe: a warning is logged before the configuration error ends the process.
+    # Into a pipe: `migrate` logs a warning and its progress, uncoloured.
+    done = run(["migrate", "--db", str(tmp_path / "piped.db")], {"TRACEGATE_NOT_A_SETTING": "1"})
+    assert done.returncode == 0, done.stderr
+    assert "WARN" in done.stderr and "INFO" in done.stderr, done.stderr
+    assert ESC not in done.stderr, repr(done.stderr)
+
+    # A configuration error ends the process before logging starts: plain text, the key as written.
     bad = tmp_path / "bad.toml"
     bad.write_text("listne = 1\n")
-    done = run(["serve", "--config", str(bad), "--db", str(tmp_path / "bad.db")], {"TRACEGATE_NOT_A_SETTING": "1"})
+    done = run(["serve", "--config", str(bad), "--db", str(tmp_path / "bad.db")])
     assert done.returncode != 0
-    assert "WARN" in done.stderr, done.stderr
     assert ESC not in done.stderr, repr(done.stderr)
     assert "unknown key `listne`" in done.stderr and "default." not in done.stderr, done.stderr

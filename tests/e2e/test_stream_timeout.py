@@ -4,6 +4,7 @@ clean end of body: the official SDKs raise an API error, not a transport error."
 from __future__ import annotations
 
 import json
+import time
 
 import anthropic
 import httpx
@@ -67,7 +68,12 @@ def test_openai_sdk_sees_a_timeout_error_chunk(start_gateway: StartGateway, incl
     assert isinstance(err.body, dict) and err.body["code"] == "timeout", err.body
     assert text, "the chunks before the cut were delivered"
     client.close()
-    traces = [t for t in gw.traces() if t["provider"] == "openai"]
+    # The trace is written asynchronously, after the client saw the end of the stream.
+    deadline = time.monotonic() + 10
+    traces: list = []
+    while not traces and time.monotonic() < deadline:
+        traces = [t for t in gw.traces() if t["provider"] == "openai"]
+        time.sleep(0.05)
     assert [(t["status"], t["outcome"]) for t in traces] == [(200, "timeout")]
 
 

@@ -24,14 +24,17 @@ pub const MAX_SOURCE_CHARS: usize = 64;
 const KEYS: [&str; 3] = ["score", "comment", "source"];
 
 /// One feedback entry on one trace.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Feedback {
     /// A UUIDv7, so entries sort by creation time.
+    #[schema(value_type = String, format = Uuid)]
     pub id: Uuid,
     /// The trace it is about.
+    #[schema(value_type = String, format = Uuid)]
     pub trace_id: TraceId,
     /// When it was given, to the millisecond.
     #[serde(with = "rfc3339_ms")]
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: DateTime<Utc>,
     /// Finite, within [`MIN_SCORE`]..=[`MAX_SCORE`].
     pub score: f64,

@@ -162,6 +162,11 @@ impl PriceTable {
         None
     }
 
+    /// The model names the table lists, lower-cased (built-in and overrides).
+    pub fn models(&self) -> impl Iterator<Item = &str> {
+        self.prices.keys().map(String::as_str)
+    }
+
     /// Cost in USD of `usage` on `model`: `None` when the model is unknown or
     /// the provider reported no usage at all, never a made-up zero.
     pub fn cost(&self, model: &str, usage: &Usage) -> Option<f64> {

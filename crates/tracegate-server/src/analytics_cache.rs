@@ -31,7 +31,7 @@ impl Expiry<String, Entry> for PerEntryTtl {
     }
 }
 
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize, utoipa::ToSchema)]
 pub struct AnalyticsCacheStats {
     pub hits: u64,
     pub misses: u64,

@@ -1,10 +1,19 @@
 //! The gateway's own HTTP API: health, readiness and the trace read API.
+//!
+//! Every route is registered here, or in the `routes()` of its module, as
+//! `.routes(routes!(handler))`: the path, the method and the OpenAPI
+//! description all come from the handler's `#[utoipa::path]` (see `openapi.rs`).
 
+mod alerts;
 mod analytics;
 pub mod auth;
+mod diagnostics;
 mod errors;
+pub mod export;
 mod feedback;
 pub mod host_guard;
+pub mod openapi;
+pub mod schema;
 mod search;
 mod traces;
 
@@ -17,14 +26,17 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use axum::middleware;
-use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde_json::json;
 use tracegate_store::Store;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use crate::inflight::Inflight;
 use crate::recorder::RecorderStats;
+use schema::StatusBody;
+
+pub(crate) use analytics::CACHE_HEADER;
 
 /// What the API handlers need.
 #[derive(Clone)]
@@ -37,46 +49,85 @@ pub struct ApiState {
     pub analytics_cache: crate::analytics_cache::AnalyticsCache,
     /// Model answers the proxy serves again (reported by `/api/v1/cache`).
     pub response_cache: crate::response_cache::ResponseCache,
+    /// What `GET /diagnostics` reads.
+    pub diagnostics: crate::diagnostics::Sources,
 }
 
 /// `/health`, `/ready` and the `/api/v1` routes (behind the host guard, then the admin
-/// token check).
+/// token check). Every route is registered with its OpenAPI description, here only.
 pub fn router(state: ApiState, auth: auth::AdminAuth, guard: host_guard::HostGuard) -> Router {
-    let api = Router::new()
-        .route("/traces/{id}", get(traces::get_one))
-        .route("/traces/{id}/feedback", post(feedback::post))
-        .route("/stats/inflight", get(traces::inflight))
-        .route("/recorder", get(recorder))
-        .route("/cache", get(cache))
-        .merge(search::routes())
-        .merge(analytics::routes())
+    let timings = state
+        .diagnostics
+        .live
+        .as_ref()
+        .map(|l| l.timings.clone())
+        .unwrap_or_default();
+    let (open, _) = open_routes().split_for_parts();
+    let (api, _) = api_routes().split_for_parts();
+    let api = api
+        .route_layer(middleware::from_fn_with_state(
+            timings,
+            crate::query_timings::time_api_queries,
+        ))
         .route_layer(middleware::from_fn_with_state(auth, auth::require_admin))
         .layer(middleware::from_fn_with_state(guard, host_guard::guard));
-    Router::new()
-        .route("/health", get(health))
-        .route("/ready", get(ready))
-        .nest("/api/v1", api)
+    open.nest("/api/v1", api)
         .layer(middleware::from_fn(errors::json_errors))
         .with_state(state)
 }
 
-async fn health() -> Json<serde_json::Value> {
-    Json(json!({ "status": "ok" }))
+/// Routes outside `/api/v1`, open without a token.
+fn open_routes() -> OpenApiRouter<ApiState> {
+    OpenApiRouter::new()
+        .routes(routes!(health))
+        .routes(routes!(ready))
 }
 
-async fn ready(State(s): State<ApiState>) -> Result<Json<serde_json::Value>, ApiError> {
+/// The routes under `/api/v1`, behind the admin token.
+fn api_routes() -> OpenApiRouter<ApiState> {
+    OpenApiRouter::new()
+        .routes(routes!(traces::get_one))
+        .routes(routes!(feedback::post))
+        .routes(routes!(export::export))
+        .routes(routes!(traces::inflight))
+        .routes(routes!(recorder))
+        .routes(routes!(cache))
+        .routes(routes!(openapi::openapi_json))
+        .routes(routes!(diagnostics::diagnostics))
+        .routes(routes!(alerts::list))
+        .merge(search::routes())
+        .merge(analytics::routes())
+}
+
+/// Liveness: answers as long as the process serves requests.
+#[utoipa::path(get, path = "/health", tag = "gateway", security(()),
+    responses((status = 200, description = "Alive", body = StatusBody)))]
+async fn health() -> Json<StatusBody> {
+    Json(StatusBody { status: "ok" })
+}
+
+/// Readiness: 200 when the store answers.
+#[utoipa::path(get, path = "/ready", tag = "gateway", security(()),
+    responses(
+        (status = 200, description = "The store answers", body = StatusBody),
+        (status = 503, description = "The store does not answer", body = ErrorBody),
+    ))]
+async fn ready(State(s): State<ApiState>) -> Result<Json<StatusBody>, ApiError> {
     s.store.ping().await?;
-    Ok(Json(json!({ "status": "ready" })))
+    Ok(Json(StatusBody { status: "ready" }))
 }
 
 /// Both in-process caches: `analytics` (search, statistics and usage answers) and
 /// `responses` (model answers served again by the proxy).
-#[derive(Debug, serde::Serialize)]
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct CachesReport {
     pub analytics: crate::analytics_cache::AnalyticsCacheStats,
     pub responses: crate::response_cache::ResponseCacheStats,
 }
 
+/// Both in-process caches' counters.
+#[utoipa::path(get, path = "/cache", tag = "gateway",
+    responses((status = 200, description = "Cache counters", body = CachesReport)))]
 async fn cache(State(s): State<ApiState>) -> Json<CachesReport> {
     Json(CachesReport {
         analytics: s.analytics_cache.stats(),
@@ -84,6 +135,9 @@ async fn cache(State(s): State<ApiState>) -> Json<CachesReport> {
     })
 }
 
+/// Traces queued, written and dropped by the recorder.
+#[utoipa::path(get, path = "/recorder", tag = "gateway",
+    responses((status = 200, description = "Recorder counters", body = crate::recorder::RecorderSnapshot)))]
 async fn recorder(State(s): State<ApiState>) -> Json<crate::recorder::RecorderSnapshot> {
     Json(s.recorder.snapshot())
 }

@@ -16,8 +16,11 @@ use tracegate_store::{SqliteStore, Store};
 
 use crate::analytics_cache::AnalyticsCache;
 use crate::api::{self, auth::AdminAuth, host_guard::HostGuard, ApiState};
-use crate::config::Config;
+use crate::config::{Config, ConfigError};
 use crate::inflight::Inflight;
+use crate::metrics::store::{MeasuredStore, QueryLog};
+use crate::metrics::{self, Metrics};
+use crate::otlp::{OtlpSink, OtlpTarget};
 use crate::proxy::{self, ProxyState, RecordSink};
 use crate::recorder::{QueueLimits, Recorder};
 use crate::response_cache::ResponseCache;
@@ -37,6 +40,8 @@ pub enum ServeError {
     WeakToken(SocketAddr, usize),
     #[error("server: {0}")]
     Io(#[from] std::io::Error),
+    #[error("metrics: {0}")]
+    Metrics(#[from] metrics_exporter_prometheus::BuildError),
 }
 
 /// The shortest admin token accepted on a listener other than loopback.
@@ -50,10 +55,16 @@ pub struct Gateway {
     pub router: Router,
     pub recorder: Recorder,
     pub inflight: Inflight,
+    /// The gateway's metrics (disabled with `metrics = false`).
+    pub metrics: Metrics,
+    /// `/metrics` alone, for a listener of its own (`metrics_listen`).
+    pub metrics_router: Router,
     /// Cuts the requests still running (they are recorded as cancelled).
     pub cut: CancellationToken,
     tracker: TaskTracker,
     writer_stop: CancellationToken,
+    /// Stops the alert evaluator and its webhook sender.
+    alerts_stop: CancellationToken,
 }
 
 impl Gateway {
@@ -67,16 +78,35 @@ impl Gateway {
             bytes: config.record_queue_bytes,
             batch: config.record_batch,
         };
-        let recorder = Recorder::start(store.clone(), limits, &tracker, writer_stop.clone());
+        let prices = Arc::new(PriceTable::builtin().with_overrides(config.prices.clone()));
+        let metrics = if config.metrics {
+            Metrics::new(prices.clone(), &config.metric_models, "sqlite")?
+        } else {
+            Metrics::disabled()
+        };
+        let mut recorder = Recorder::start_timed(
+            store.clone(),
+            limits,
+            &tracker,
+            writer_stop.clone(),
+            metrics.batch_duration(),
+        );
+        if let Some(target) = OtlpTarget::from_config(config).map_err(ConfigError::Invalid)? {
+            tracing::info!(url = %target.shown, "exporting traces to OpenTelemetry (OTLP/HTTP)");
+            let stats = recorder.stats().otlp.clone();
+            let retry = crate::otlp::default_retry();
+            let sink = OtlpSink::start(target, retry, stats, &tracker, writer_stop.clone());
+            recorder = recorder.with_otlp(sink);
+        }
         let inflight = Inflight::default();
-        let prices = PriceTable::builtin().with_overrides(config.prices.clone());
         let cut = CancellationToken::new();
         let sink = Arc::new(RecordSink {
             recorder: recorder.clone(),
-            prices: Arc::new(crate::pricing::Pricing::new(prices)),
+            prices: Arc::new(crate::pricing::Pricing::new(PriceTable::clone(&prices))),
             inflight: inflight.clone(),
             cut: cut.clone(),
             access_log: config.access_log,
+            metrics: metrics.clone(),
         });
         let origins = crate::origin::AllowedOrigins::new(&config.allowed_origins);
         let response_cache = ResponseCache::in_memory(config.response_cache_bytes);
@@ -90,30 +120,80 @@ impl Gateway {
             ),
             response_cache: response_cache.clone(),
         });
+        let diagnostics = crate::diagnostics::Sources {
+            store: store.clone(),
+            slo: config.slo.clone(),
+            store_path: Some(config.db.clone()),
+            live: Some(crate::diagnostics::LiveSources {
+                inflight: inflight.clone(),
+                stuck_after_ms: config.stuck_after_secs as f64 * 1000.0,
+                recorder: recorder.stats().clone(),
+                queue_limits: limits,
+                timings: crate::query_timings::QueryTimings::default(),
+            }),
+        };
         let auth = AdminAuth::new(config.admin_token().cloned());
         let guard = HostGuard::new(!auth.is_required(), &config.allowed_hosts, origins);
+        let query_log = QueryLog {
+            slow: Duration::from_millis(config.slow_query_ms),
+            every: config.debug_sql,
+        };
+        let alerts_stop = CancellationToken::new();
+        let alerts = crate::alerts::gather::start(
+            &config.alerts,
+            crate::alerts::gather::Sources {
+                store: store.clone(),
+                inflight: inflight.clone(),
+                recorder: recorder.stats().clone(),
+            },
+            &tracker,
+            alerts_stop.clone(),
+        );
         let api_state = ApiState {
-            store,
+            store: Arc::new(MeasuredStore::new(store, metrics.clone(), query_log)),
             inflight: inflight.clone(),
             recorder: recorder.stats().clone(),
             stuck_after_ms: config.stuck_after_secs as f64 * 1000.0,
             analytics_cache: AnalyticsCache::new(config.api_cache_entries),
             response_cache,
+            diagnostics,
         };
+        metrics.watch_recorder(recorder.stats().clone());
+        metrics.watch_inflight(inflight.clone());
+        let analytics_cache = api_state.analytics_cache.clone();
+        metrics.watch_cache("analytics", Arc::new(move || analytics_cache.stats()));
+        let responses = api_state.response_cache.clone();
+        metrics.watch_cache(
+            "responses",
+            Arc::new(move || {
+                let s = responses.stats();
+                crate::analytics_cache::AnalyticsCacheStats {
+                    hits: s.hits,
+                    misses: s.misses,
+                    entries: s.usage.entries,
+                }
+            }),
+        );
+        metrics::route::spawn_upkeep(metrics.clone(), &tracker, writer_stop.clone());
+        let metrics_router = metrics::route::router(metrics.clone(), auth.clone());
         let proxy_routes = Router::new()
             .route("/v1/{*rest}", any(proxy::handle))
             .with_state(proxy_state);
         let router = Router::new()
             .merge(proxy_routes)
-            .merge(api::router(api_state, auth, guard))
+            .merge(api::router(api_state, auth, guard).layer(axum::Extension(alerts)))
+            .merge(metrics_router.clone())
             .fallback(not_found);
         Ok(Gateway {
             router,
             recorder,
             inflight,
+            metrics,
+            metrics_router,
             cut,
             tracker,
             writer_stop,
+            alerts_stop,
         })
     }
 
@@ -123,12 +203,17 @@ impl Gateway {
             router,
             recorder,
             inflight: _,
+            metrics: _,
+            metrics_router,
             cut: _,
             tracker,
             writer_stop,
+            alerts_stop,
         } = self;
         drop(router);
+        drop(metrics_router);
         drop(recorder);
+        alerts_stop.cancel();
         writer_stop.cancel();
         tracker.close();
         tracker.wait().await;
@@ -155,6 +240,8 @@ pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, ServeError> {
     })
     .await
     .map_err(|e| std::io::Error::other(e.to_string()))??;
+    // Configured models keep their own rollup key past the bound on distinct models.
+    store.keep_models(config.prices.keys().chain(&config.metric_models).cloned());
     Ok(Arc::new(store))
 }
 
@@ -167,9 +254,24 @@ pub async fn serve(
 ) -> Result<(), ServeError> {
     let local = listener.local_addr()?;
     check_api_exposure(&config, local)?;
+    let metrics_listener = match (config.metrics, config.metrics_listen) {
+        (true, Some(addr)) => {
+            check_api_exposure(&config, addr)?;
+            Some(TcpListener::bind(addr).await?)
+        }
+        _ => None,
+    };
     let store = open_store(&config).await?;
     let gateway = Gateway::build(&config, store)?;
     let stop = CancellationToken::new();
+    if let Some(l) = metrics_listener {
+        metrics::route::spawn_listener(
+            l,
+            gateway.metrics_router.clone(),
+            &gateway.tracker,
+            stop.clone(),
+        )?;
+    }
     let server = axum::serve(
         with_nodelay(listener),
         gateway
@@ -208,6 +310,8 @@ pub async fn serve(
         written = s.written,
         dropped_queue_full = s.dropped_queue_full,
         dropped_store_error = s.dropped_store_error,
+        otlp_exported = s.otlp.otlp_exported,
+        otlp_dropped = s.otlp.otlp_dropped_queue_full + s.otlp.otlp_dropped_export_error,
         "trace writer flushed; stopped"
     );
     Ok(())

@@ -1,13 +1,18 @@
 //! Configuration: defaults, then a TOML file, then `TRACEGATE_*` environment variables,
 //! then command-line flags. Unknown keys are errors that name the key.
 
+mod alerts;
 mod error;
 mod log_format;
+mod otlp;
 mod secret;
+mod slo;
+mod switch;
 mod upstream;
 mod web;
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use figment::providers::{Env, Format, Serialized, Toml};
@@ -16,9 +21,12 @@ use serde::{Deserialize, Serialize};
 use tracegate_core::pricing::ModelPrice;
 use tracegate_store::WriterPriority;
 
+pub use alerts::{AlertsConfig, WebhookConfig, WebhookKind};
 pub use error::ConfigError;
 pub use log_format::LogFormat;
+pub use otlp::OtlpProtocol;
 pub use secret::Secret;
+pub use slo::SloConfig;
 pub use upstream::{UpstreamConfig, UpstreamKind};
 
 /// Everything `tracegate serve` needs.
@@ -57,6 +65,8 @@ pub struct Config {
     pub upstreams: Vec<UpstreamConfig>,
     /// Price overrides in USD per million tokens, by model name.
     pub prices: HashMap<String, ModelPrice>,
+    /// Targets `tracegate diagnose` holds the gateway to.
+    pub slo: SloConfig,
     /// One info line per finished request on the `tracegate::access` target.
     pub access_log: bool,
     /// `text` or `json`: the format of everything the process logs.
@@ -67,6 +77,27 @@ pub struct Config {
     /// Web origins whose browser pages may call the proxy and the API.
     #[serde(deserialize_with = "web::string_list")]
     pub allowed_origins: Vec<String>,
+    /// Record Prometheus metrics and serve them on `/metrics`.
+    #[serde(deserialize_with = "switch::deserialize")]
+    pub metrics: bool,
+    /// A second address serving only `/metrics`, besides the main listener.
+    pub metrics_listen: Option<SocketAddr>,
+    /// Model names that get a `model` label of their own besides the price table's.
+    pub metric_models: Vec<String>,
+    /// Store queries slower than this are logged at warn and counted.
+    pub slow_query_ms: u64,
+    /// Log every store query with its duration at info.
+    #[serde(deserialize_with = "switch::deserialize")]
+    pub debug_sql: bool,
+    /// OpenTelemetry collector (OTLP/HTTP base URL, e.g. `http://localhost:4318`) every
+    /// finished trace is exported to as a span; none exports nothing.
+    pub otlp_endpoint: Option<String>,
+    /// Headers sent with every export request (e.g. an API key of a hosted collector).
+    pub otlp_headers: HashMap<String, Secret>,
+    /// `http/protobuf`, the only OTLP transport implemented.
+    pub otlp_protocol: OtlpProtocol,
+    /// The built-in alert rules: thresholds and webhooks (the `[alerts]` table).
+    pub alerts: AlertsConfig,
 }
 
 impl Default for Config {
@@ -87,10 +118,20 @@ impl Default for Config {
             subtask_window_secs: 24 * 3600,
             upstreams: Vec::new(),
             prices: HashMap::new(),
+            slo: SloConfig::default(),
             access_log: true,
             log_format: LogFormat::Text,
             allowed_hosts: Vec::new(),
             allowed_origins: Vec::new(),
+            metrics: true,
+            metrics_listen: None,
+            metric_models: Vec::new(),
+            slow_query_ms: 200,
+            debug_sql: false,
+            otlp_endpoint: None,
+            otlp_headers: HashMap::new(),
+            otlp_protocol: OtlpProtocol::HttpProtobuf,
+            alerts: AlertsConfig::default(),
         }
     }
 }
@@ -102,6 +143,12 @@ pub struct Overrides {
     pub listen: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub db: Option<PathBuf>,
+    /// `--no-metrics`: `Some(false)`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<bool>,
+    /// `--debug-sql`: `Some(true)`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub debug_sql: Option<bool>,
 }
 
 impl Config {
@@ -126,6 +173,12 @@ impl Config {
         "allowed_origins",
         "response_cache_bytes",
         "subtask_window_secs",
+        "metrics",
+        "metrics_listen",
+        "slow_query_ms",
+        "debug_sql",
+        "otlp_endpoint",
+        "otlp_protocol",
     ];
 
     /// `TRACEGATE_*` variables in the environment that are not settings (nor `TRACEGATE_CONFIG`
@@ -191,6 +244,8 @@ impl Config {
         }
         web::validate_hosts(&self.allowed_hosts).map_err(ConfigError::Invalid)?;
         web::validate_origins(&self.allowed_origins).map_err(ConfigError::Invalid)?;
+        crate::otlp::OtlpTarget::from_config(self).map_err(ConfigError::Invalid)?;
+        self.alerts.validate().map_err(ConfigError::Invalid)?;
         for (model, p) in &self.prices {
             let all = [Some(p.input), Some(p.output), p.cache_read, p.cache_write];
             if all.iter().flatten().any(|v| !v.is_finite() || *v < 0.0) {
@@ -199,6 +254,7 @@ impl Config {
                 ));
             }
         }
+        self.slo.validate().map_err(ConfigError::Invalid)?;
         Ok(())
     }
 
@@ -411,11 +467,43 @@ models = ["gpt-*", "o*"]
     }
 
     #[test]
+    fn metrics_settings() {
+        let c = Config::default();
+        assert!(c.metrics && !c.debug_sql && c.metrics_listen.is_none());
+        assert_eq!(c.slow_query_ms, 200);
+        let c = from_toml(
+            "metrics = false\ndebug_sql = 1\nslow_query_ms = 50\nmetrics_listen = \"127.0.0.1:9464\"\nmetric_models = [\"my-model\"]\n",
+        )
+        .unwrap();
+        assert!(!c.metrics && c.debug_sql);
+        assert_eq!(c.slow_query_ms, 50);
+        assert_eq!(c.metrics_listen.unwrap().port(), 9464);
+        assert_eq!(c.metric_models, vec!["my-model"]);
+        assert!(from_toml("debug_sql = \"on\"").unwrap().debug_sql);
+        let err = from_toml("debug_sql = 2").unwrap_err().to_string();
+        assert!(err.contains("debug_sql"), "{err}");
+    }
+
+    #[test]
     fn no_upstreams_means_the_public_providers() {
         let c = Config::default();
         let ups = c.effective_upstreams();
         assert_eq!(ups[0].base_url, "https://api.anthropic.com");
         assert_eq!(ups[1].base_url, "https://api.openai.com");
+    }
+
+    #[test]
+    fn slo_targets_are_read_and_checked() {
+        let c = from_toml("[slo]\nduration_p95_ms = 3000\nslow_query_ms = 1\n").unwrap();
+        assert_eq!(c.slo.duration_p95_ms, 3000.0);
+        assert_eq!(c.slo.slow_query_ms, 1.0);
+        assert_eq!(c.slo.ttft_p95_ms, SloConfig::default().ttft_p95_ms);
+        let err = from_toml("[slo]\nerror_rate = 5\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("slo.error_rate"), "{err}");
+        let err = from_toml("[slo]\np95 = 5\n").unwrap_err().to_string();
+        assert!(err.contains("p95"), "{err}");
     }
 
     #[test]
@@ -428,6 +516,36 @@ models = ["gpt-*", "o*"]
         assert_eq!(c.log_format, LogFormat::Json);
         let err = from_toml("log_format = \"yaml\"").unwrap_err().to_string();
         assert!(err.contains("log_format") && err.contains("yaml"), "{err}");
+    }
+
+    #[test]
+    fn alerts_table() {
+        let d = Config::default().alerts;
+        assert_eq!((d.interval_secs, d.stuck_after_secs), (30, 600));
+        assert_eq!(d.repeat_interval_secs, 4 * 3600);
+        assert_eq!(d.error_rate, 0.01);
+        let c = from_toml(
+            "[alerts]\ninterval_secs = 1\np95_ms = 200\ndefault_allowance = 5000\n[alerts.allowances]\nalice = 1000000\n[[alerts.webhooks]]\nurl = \"http://127.0.0.1:9/hook\"\nkind = \"slack\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.alerts.interval_secs, 1);
+        assert_eq!(c.alerts.p95_ms, 200.0);
+        assert_eq!(c.alerts.allowances["alice"], 1_000_000);
+        assert_eq!(c.alerts.webhooks[0].kind, WebhookKind::Slack);
+        for (bad, key) in [
+            ("interval_secs = 0", "interval_secs"),
+            ("error_rate = 2.0", "error_rate"),
+            ("webhook = []", "webhook"),
+            ("[[alerts.webhooks]]\nurl = \"ftp://x\"", "webhooks[0].url"),
+        ] {
+            let text = if bad.starts_with("[[") {
+                bad.to_string()
+            } else {
+                format!("[alerts]\n{bad}")
+            };
+            let err = from_toml(&text).unwrap_err().to_string();
+            assert!(err.contains(key), "{err}");
+        }
     }
 
     #[test]

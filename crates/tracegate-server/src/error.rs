@@ -242,14 +242,41 @@ impl From<tracegate_store::StoreError> for ApiError {
     }
 }
 
+impl ApiError {
+    /// The JSON the client gets: `{"error": {"kind", "message", "pointer"}}`.
+    pub fn body(&self) -> ErrorBody {
+        ErrorBody {
+            error: ErrorDetail {
+                kind: self.kind().to_owned(),
+                message: self.message.clone(),
+                pointer: self.pointer.clone(),
+            },
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut err = serde_json::json!({ "kind": self.kind(), "message": self.message });
-        if let (Some(p), Some(obj)) = (self.pointer, err.as_object_mut()) {
-            obj.insert("pointer".into(), serde_json::Value::String(p));
-        }
-        (self.status, axum::Json(serde_json::json!({ "error": err }))).into_response()
+        (self.status, axum::Json(self.body())).into_response()
     }
+}
+
+/// The body of every error of the gateway's own API.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+/// What went wrong, and where in the request.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// A short stable name: `bad_request`, `unauthorized`, `not_found`, `unavailable`, `internal`.
+    pub kind: String,
+    /// What is wrong, in words.
+    pub message: String,
+    /// A JSON pointer to the bad part of the request (`/filter/and/1/op`, `/query/limit`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pointer: Option<String>,
 }
 
 #[cfg(test)]

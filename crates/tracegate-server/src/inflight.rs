@@ -22,7 +22,7 @@ struct Entry {
 }
 
 /// One in-flight request as the API shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct InflightRequest {
     pub id: String,
     pub started_at: String,

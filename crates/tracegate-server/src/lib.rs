@@ -1,16 +1,21 @@
 //! The tracegate gateway: configuration, the proxy, the recorder and the HTTP API.
 
 pub mod access_log;
+pub mod alerts;
 pub mod analytics_cache;
 pub mod api;
 pub mod app;
 pub mod config;
+pub mod diagnostics;
 pub mod error;
 pub mod inflight;
 pub mod listen;
+pub mod metrics;
 pub mod origin;
+pub mod otlp;
 pub mod pricing;
 pub mod proxy;
+pub mod query_timings;
 pub mod recorder;
 pub mod response_cache;
 pub mod startup;

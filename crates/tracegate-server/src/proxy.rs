@@ -188,6 +188,8 @@ async fn forward(
 
     let deadline = tokio::time::Instant::from_std(rec.started()) + upstream.timeout;
     let cut = rec.cut();
+    let started = rec.started();
+    rec.timing().upstream_sending(started);
     let sent = tokio::select! {
         r = tokio::time::timeout_at(deadline, upstream.client.request(up_req)) => r,
         () = cut => return Err(fail(rec, ProxyError::shutting_down())),
@@ -201,6 +203,7 @@ async fn forward(
         Err(_) => return Err(fail(rec, ProxyError::timeout(&upstream.name))),
     };
 
+    rec.timing().upstream_answered();
     let (mut head, incoming) = resp.into_parts();
     let status = head.status.as_u16();
     let is_sse = head
@@ -224,11 +227,12 @@ async fn forward(
         cache::mark_miss(&mut head.headers);
     }
     let sleep = Box::pin(tokio::time::sleep_until(deadline));
-    let body = if is_sse {
+    let mut body = if is_sse {
         TeeBody::sse(incoming, rec, sleep, provider, status, rewrite)
     } else {
         TeeBody::plain(incoming, rec, sleep, provider, status, state.max_body_bytes)
     }
     .with_cache_fill(fill);
+    body.response_ready();
     Ok(Response::from_parts(head, Body::new(body)).into_response())
 }

@@ -11,6 +11,8 @@ use tokio_util::task::TaskTracker;
 use tracegate_core::Trace;
 use tracegate_store::TraceStore;
 
+use crate::otlp::{OtlpSink, OtlpSnapshot, OtlpStats};
+
 /// Counters of what happened to traces. Every trace lost is counted here and logged.
 #[derive(Debug, Default)]
 pub struct RecorderStats {
@@ -22,11 +24,21 @@ pub struct RecorderStats {
     pub dropped_queue_full: AtomicU64,
     pub dropped_store_error: AtomicU64,
     pub batches: AtomicU64,
+    /// How long the last batch took to write, in microseconds.
+    pub last_batch_us: AtomicU64,
+    /// The longest batch write so far, in microseconds.
+    pub max_batch_us: AtomicU64,
+    /// Every batch write (failed ones too) added up, in microseconds.
+    pub total_batch_us: AtomicU64,
+    /// Batch writes timed (written and failed).
+    pub timed_batches: AtomicU64,
     /// Traces recorded with usage but without a cost: no price for their model.
     pub unpriced: AtomicU64,
+    /// The OpenTelemetry export's own counters (all zero when it is off).
+    pub otlp: Arc<OtlpStats>,
 }
 
-#[derive(Debug, Serialize, PartialEq, Eq)]
+#[derive(Debug, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct RecorderSnapshot {
     pub queued: u64,
     pub queue_bytes: u64,
@@ -34,8 +46,16 @@ pub struct RecorderSnapshot {
     pub dropped_queue_full: u64,
     pub dropped_store_error: u64,
     pub batches: u64,
+    /// Write latency of the last batch, in microseconds.
+    pub last_batch_us: u64,
+    /// The longest batch write, in microseconds.
+    pub max_batch_us: u64,
+    /// The mean batch write, in microseconds (0 before the first).
+    pub avg_batch_us: u64,
     /// Traces recorded with usage but `cost_usd` null: no price for their model.
     pub unpriced: u64,
+    #[serde(flatten)]
+    pub otlp: OtlpSnapshot,
 }
 
 impl RecorderStats {
@@ -47,8 +67,25 @@ impl RecorderStats {
             dropped_queue_full: self.dropped_queue_full.load(Ordering::Relaxed),
             dropped_store_error: self.dropped_store_error.load(Ordering::Relaxed),
             batches: self.batches.load(Ordering::Relaxed),
+            last_batch_us: self.last_batch_us.load(Ordering::Relaxed),
+            max_batch_us: self.max_batch_us.load(Ordering::Relaxed),
+            avg_batch_us: self
+                .total_batch_us
+                .load(Ordering::Relaxed)
+                .checked_div(self.timed_batches.load(Ordering::Relaxed))
+                .unwrap_or(0),
             unpriced: self.unpriced.load(Ordering::Relaxed),
+            otlp: self.otlp.snapshot(),
         }
+    }
+
+    /// Notes how long one batch write took.
+    pub fn time_batch(&self, took: std::time::Duration) {
+        let us = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
+        self.last_batch_us.store(us, Ordering::Relaxed);
+        self.max_batch_us.fetch_max(us, Ordering::Relaxed);
+        self.total_batch_us.fetch_add(us, Ordering::Relaxed);
+        self.timed_batches.fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -114,6 +151,8 @@ pub struct Recorder {
     tx: mpsc::Sender<Trace>,
     max_bytes: u64,
     stats: Arc<RecorderStats>,
+    /// Where finished traces also go as OpenTelemetry spans, if configured.
+    otlp: Option<OtlpSink>,
 }
 
 impl Recorder {
@@ -125,19 +164,46 @@ impl Recorder {
         tracker: &TaskTracker,
         stop: CancellationToken,
     ) -> Recorder {
+        Self::start_timed(store, limits, tracker, stop, metrics::Histogram::noop())
+    }
+
+    /// [`Recorder::start`], with each batch write's duration in seconds recorded in
+    /// `batch_seconds`.
+    pub fn start_timed(
+        store: Arc<dyn TraceStore>,
+        limits: QueueLimits,
+        tracker: &TaskTracker,
+        stop: CancellationToken,
+        batch_seconds: metrics::Histogram,
+    ) -> Recorder {
         let (tx, rx) = mpsc::channel(limits.traces);
         let stats = Arc::new(RecorderStats::default());
-        tracker.spawn(write_loop(store, rx, limits.batch, stats.clone(), stop));
+        let writer = Writer {
+            batch: limits.batch,
+            stats: stats.clone(),
+            batch_seconds,
+        };
+        tracker.spawn(write_loop(store, rx, writer, stop));
         Recorder {
             tx,
             max_bytes: limits.bytes,
             stats,
+            otlp: None,
         }
+    }
+
+    /// Also hands every recorded trace to `sink` (the OpenTelemetry export).
+    pub fn with_otlp(mut self, sink: OtlpSink) -> Recorder {
+        self.otlp = Some(sink);
+        self
     }
 
     /// Hands a finished trace to the writer. If the queue is full (in traces or bytes) the
     /// trace is dropped, counted and logged: the proxy keeps serving.
     pub fn record(&self, trace: Trace) {
+        if let Some(otlp) = &self.otlp {
+            otlp.send(&trace);
+        }
         let size = queued_bytes(&trace);
         let max = self.max_bytes;
         let reserved =
@@ -186,13 +252,20 @@ impl Recorder {
     }
 }
 
+/// What the writer task keeps.
+struct Writer {
+    batch: usize,
+    stats: Arc<RecorderStats>,
+    batch_seconds: metrics::Histogram,
+}
+
 async fn write_loop(
     store: Arc<dyn TraceStore>,
     mut rx: mpsc::Receiver<Trace>,
-    batch: usize,
-    stats: Arc<RecorderStats>,
+    w: Writer,
     stop: CancellationToken,
 ) {
+    let batch = w.batch;
     let mut buf = Vec::with_capacity(batch);
     loop {
         tokio::select! {
@@ -201,13 +274,13 @@ async fn write_loop(
                 if n == 0 {
                     break;
                 }
-                write(&*store, &mut buf, batch, &stats).await;
+                write(&*store, &mut buf, &w).await;
             }
             () = stop.cancelled() => {
                 // No new traces from here on; write what is queued.
                 rx.close();
                 while rx.recv_many(&mut buf, batch).await > 0 {
-                    write(&*store, &mut buf, batch, &stats).await;
+                    write(&*store, &mut buf, &w).await;
                 }
                 break;
             }
@@ -216,13 +289,18 @@ async fn write_loop(
     tracing::debug!("trace writer drained and stopped");
 }
 
-async fn write(store: &dyn TraceStore, buf: &mut Vec<Trace>, batch: usize, stats: &RecorderStats) {
-    let traces = std::mem::replace(buf, Vec::with_capacity(batch));
+async fn write(store: &dyn TraceStore, buf: &mut Vec<Trace>, w: &Writer) {
+    let stats = &w.stats;
+    let traces = std::mem::replace(buf, Vec::with_capacity(w.batch));
     let n = traces.len() as u64;
     // The batch's bytes count until it is written: the limit bounds the traces waiting
     // and the batch being written together.
     let taken: u64 = traces.iter().map(queued_bytes).sum();
+    let started = std::time::Instant::now();
     let written = store.insert_batch(traces).await;
+    let elapsed = started.elapsed();
+    w.batch_seconds.record(elapsed.as_secs_f64());
+    stats.time_batch(elapsed);
     stats.queue_bytes.fetch_sub(taken, Ordering::Relaxed);
     match written {
         Ok(()) => {
@@ -392,6 +470,8 @@ mod tests {
         settle(rec.stats(), 8).await;
         let s = rec.stats().snapshot();
         assert_eq!((s.written, s.dropped_store_error), (3, 5));
+        assert!(s.max_batch_us >= s.avg_batch_us && s.max_batch_us >= s.last_batch_us);
+        assert!(rec.stats().timed_batches.load(Ordering::Relaxed) >= 2);
         assert_eq!(store.written.load(Ordering::SeqCst), 3);
         stop.cancel();
         tracker.close();

@@ -51,7 +51,7 @@ impl CachedResponse {
 }
 
 /// How full a store is.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct StoreUsage {
     pub entries: u64,
     pub bytes: u64,
@@ -80,7 +80,7 @@ struct Counters {
 }
 
 /// What `GET /api/v1/cache` reports under `responses`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ResponseCacheStats {
     /// False when `response_cache_bytes` is 0: nothing is cached, not even on request.
     pub enabled: bool,

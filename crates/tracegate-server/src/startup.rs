@@ -50,7 +50,7 @@ fn credential(u: &UpstreamConfig) -> String {
 }
 
 /// `url` without user information or query string, which may carry secrets.
-fn redact_url(url: &str) -> String {
+pub(crate) fn redact_url(url: &str) -> String {
     let (scheme, rest) = match url.split_once("://") {
         Some((s, r)) => (format!("{s}://"), r),
         None => (String::new(), url),

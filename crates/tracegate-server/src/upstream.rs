@@ -121,7 +121,7 @@ impl Upstreams {
     }
 }
 
-fn http_client(connect_timeout: Duration) -> HttpClient {
+pub(crate) fn http_client(connect_timeout: Duration) -> HttpClient {
     let mut http = HttpConnector::new();
     http.enforce_http(false);
     http.set_nodelay(true);

@@ -5,6 +5,8 @@
 pub mod analytics;
 mod body;
 pub mod error;
+pub mod export;
+pub mod health;
 pub mod model;
 pub mod search;
 pub mod sqlite;
@@ -19,9 +21,10 @@ pub use sqlite::{SqliteStore, WriterPriority};
 pub use store::TraceStore;
 
 pub use analytics::AnalyticsStore;
+pub use health::HealthStore;
 pub use search::SearchStore;
 
 /// Everything the gateway needs from a store.
-pub trait Store: TraceStore + SearchStore + AnalyticsStore {}
+pub trait Store: TraceStore + SearchStore + AnalyticsStore + HealthStore {}
 
-impl<T: TraceStore + SearchStore + AnalyticsStore> Store for T {}
+impl<T: TraceStore + SearchStore + AnalyticsStore + HealthStore> Store for T {}

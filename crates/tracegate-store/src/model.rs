@@ -6,9 +6,10 @@ use tracegate_core::feedback::Feedback;
 use tracegate_core::{Outcome, Provider, Trace, TraceId, Usage};
 
 /// Every scalar field of a trace, without the bodies.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TraceSummary {
     /// The UUIDv7, as a string.
+    #[schema(value_type = String, format = Uuid)]
     pub id: TraceId,
     /// RFC 3339 with milliseconds, UTC.
     #[serde(with = "rfc3339_ms")]
@@ -87,7 +88,7 @@ impl TraceSummary {
 }
 
 /// A whole trace: the summary plus both bodies.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TraceDetail {
     #[serde(flatten)]
     pub summary: TraceSummary,

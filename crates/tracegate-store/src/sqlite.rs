@@ -11,8 +11,10 @@
 mod analytics;
 mod error;
 mod feedback;
+mod health;
 mod migrate;
 mod read;
+mod read_only;
 mod search;
 mod write;
 mod write_thread;
@@ -57,6 +59,8 @@ struct Inner {
     readers: Option<ReadPool>,
     /// Where trace batches are written (see `write_thread`).
     write_thread: write_thread::WriteThread,
+    /// The bound on the rollups' client-chosen keys (see `write/bounded.rs`).
+    bounds: write::bounded::DimensionBounds,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -122,14 +126,23 @@ impl SqliteStore {
         readers: Option<ReadPool>,
         priority: WriterPriority,
     ) -> Result<Self, StoreError> {
+        let bounds =
+            write::bounded::DimensionBounds::load(&writer, write::bounded::MAX_DIMENSION_VALUES)?;
         Ok(SqliteStore {
             inner: Arc::new(Inner {
                 path,
+                bounds,
                 writer: Mutex::new(write::Writer::new(writer)?),
                 readers,
                 write_thread: write_thread::WriteThread::start(priority)?,
             }),
         })
+    }
+
+    /// Model names the rollups always keep under their own name, past the bound on distinct
+    /// models (configured prices and metric models).
+    pub fn keep_models(&self, models: impl IntoIterator<Item = String>) {
+        self.inner.bounds.keep("model", models);
     }
 
     /// The database file, `None` in memory.
@@ -215,7 +228,7 @@ impl TraceStore for SqliteStore {
         let late = write_thread::is_late(&traces, chrono::Utc::now());
         let inner = Arc::clone(&self.inner);
         let job = move || {
-            let batch = write::prepare(traces)?;
+            let batch = write::prepare(traces, &inner.bounds)?;
             inner.writer.lock().insert_batch(&batch)
         };
         if late {

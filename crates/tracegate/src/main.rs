@@ -3,6 +3,8 @@
 mod bench;
 mod client;
 mod demo;
+mod diagnose;
+mod export;
 mod mock;
 mod prices;
 mod relink;
@@ -35,10 +37,14 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Measure the gateway.
     Bench(bench::BenchArgs),
+    /// Report what is wrong and what to do (exit 1 on a P0/P1 finding).
+    Diagnose(diagnose::DiagnoseArgs),
     /// Print the model prices in effect (built-in list and config overrides).
     Prices(prices::PricesArgs),
     /// Recompute the conversation links of stored traces under the current rules.
     Relink(relink::RelinkArgs),
+    /// Write every trace a search matches as JSON lines or CSV.
+    Export(export::ExportArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -74,6 +80,8 @@ fn main() -> anyhow::Result<()> {
             (Command::Demo(args), _) => demo::run(args).await,
             (Command::Bench(args), _) => bench::run(args).await,
             (Command::Prices(args), _) => prices::run(args),
+            (Command::Export(args), _) => export::run(args).await,
+            (Command::Diagnose(args), _) => diagnose::run(args).await,
         }
     })
 }

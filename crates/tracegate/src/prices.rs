@@ -19,7 +19,7 @@ pub struct PricesArgs {
 }
 
 pub fn run(args: PricesArgs) -> anyhow::Result<()> {
-    let config = crate::serve::load(args.config, None, None)?;
+    let config = crate::serve::load(args.config, Default::default())?;
     let table = PriceTable::builtin().with_overrides(config.prices);
     let rows = table.entries();
     if args.json {

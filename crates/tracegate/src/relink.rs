@@ -29,7 +29,13 @@ pub struct RelinkArgs {
 impl RelinkArgs {
     /// The configuration, read before logging starts (it sets the log format).
     pub fn config(&self) -> anyhow::Result<Config> {
-        crate::serve::load(self.config.clone(), None, self.db.clone())
+        crate::serve::load(
+            self.config.clone(),
+            tracegate_server::Overrides {
+                db: self.db.clone(),
+                ..Default::default()
+            },
+        )
     }
 
     fn since_ms(&self) -> Option<i64> {

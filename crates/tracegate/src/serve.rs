@@ -18,6 +18,12 @@ pub struct ServeArgs {
     /// TOML configuration file.
     #[arg(long, env = "TRACEGATE_CONFIG")]
     config: Option<PathBuf>,
+    /// Record no metrics and serve no /metrics (config `metrics = false`).
+    #[arg(long)]
+    no_metrics: bool,
+    /// Log every store query with its duration at info (or TRACEGATE_DEBUG_SQL=1).
+    #[arg(long)]
+    debug_sql: bool,
 }
 
 #[derive(Debug, Args)]
@@ -33,23 +39,29 @@ pub struct MigrateArgs {
 impl ServeArgs {
     /// The configuration, read before logging starts (it sets the log format).
     pub fn config(&self) -> anyhow::Result<Config> {
-        load(self.config.clone(), self.listen.clone(), self.db.clone())
+        let overrides = Overrides {
+            listen: self.listen.clone(),
+            db: self.db.clone(),
+            metrics: self.no_metrics.then_some(false),
+            debug_sql: self.debug_sql.then_some(true),
+        };
+        load(self.config.clone(), overrides)
     }
 }
 
 impl MigrateArgs {
     /// The configuration, read before logging starts (it sets the log format).
     pub fn config(&self) -> anyhow::Result<Config> {
-        load(self.config.clone(), None, self.db.clone())
+        let overrides = Overrides {
+            db: self.db.clone(),
+            ..Overrides::default()
+        };
+        load(self.config.clone(), overrides)
     }
 }
 
-pub fn load(
-    config: Option<PathBuf>,
-    listen: Option<String>,
-    db: Option<PathBuf>,
-) -> anyhow::Result<Config> {
-    Ok(Config::load(config.as_deref(), Overrides { listen, db })?)
+pub fn load(config: Option<PathBuf>, overrides: Overrides) -> anyhow::Result<Config> {
+    Ok(Config::load(config.as_deref(), overrides)?)
 }
 
 /// Warns about `TRACEGATE_*` variables that are no setting (once logging runs).

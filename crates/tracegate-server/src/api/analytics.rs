@@ -7,21 +7,23 @@ mod params;
 mod stats;
 mod usage;
 
-use axum::routing::get;
-use axum::Router;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::ApiState;
 
+pub(crate) use params::CACHE_HEADER;
+
 /// The analytics routes, to be nested under `/api/v1`.
-pub fn routes() -> Router<ApiState> {
-    Router::new()
-        .route("/conversations", get(conversations::list))
-        .route("/conversations/{id}", get(conversations::get_one))
-        .route("/usage/window", get(usage::window))
-        .route("/usage/daily", get(usage::daily))
-        .route("/usage/accounts", get(usage::accounts))
-        .route("/stats", get(stats::stats))
-        .route("/stats/slowest", get(stats::slowest))
+pub fn routes() -> OpenApiRouter<ApiState> {
+    OpenApiRouter::new()
+        .routes(routes!(conversations::list))
+        .routes(routes!(conversations::get_one))
+        .routes(routes!(usage::window))
+        .routes(routes!(usage::daily))
+        .routes(routes!(usage::accounts))
+        .routes(routes!(stats::stats))
+        .routes(routes!(stats::slowest))
 }
 
 #[cfg(test)]

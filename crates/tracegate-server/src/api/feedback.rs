@@ -15,8 +15,17 @@ use tracegate_store::StoreError;
 
 use super::traces::parse_id;
 use super::ApiState;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 
+/// Attaches a feedback entry (`{score, comment, source}`) to a trace; a trace may have several.
+#[utoipa::path(post, path = "/traces/{id}/feedback", tag = "traces", operation_id = "post_feedback",
+    params(("id" = String, Path, description = "The trace id (a UUID)")),
+    request_body = super::schema::FeedbackBody,
+    responses(
+        (status = 201, description = "The entry, with its id and time", body = Feedback),
+        (status = 400, description = "A bad id or body, named by the pointer", body = ErrorBody),
+        (status = 404, description = "No such trace", body = ErrorBody),
+    ))]
 pub async fn post(
     State(s): State<ApiState>,
     Path(id): Path<String>,

@@ -22,8 +22,10 @@ async fn app() -> (Router, String) {
     t.model = Some("claude-sonnet-4-5".into());
     let id = t.id.to_string();
     store.insert_batch(vec![t]).await.unwrap();
+    let store: Arc<dyn tracegate_store::Store> = Arc::new(store);
     let state = ApiState {
-        store: Arc::new(store),
+        diagnostics: crate::diagnostics::Sources::store_only(store.clone()),
+        store,
         inflight: crate::inflight::Inflight::default(),
         recorder: Arc::default(),
         stuck_after_ms: 60_000.0,

@@ -45,8 +45,10 @@ fn traces() -> (Trace, Trace) {
 async fn app(traces: Vec<Trace>) -> Router {
     let store = SqliteStore::open_in_memory().unwrap();
     store.insert_batch(traces).await.unwrap();
+    let store: Arc<dyn tracegate_store::Store> = Arc::new(store);
     let state = ApiState {
-        store: Arc::new(store),
+        diagnostics: crate::diagnostics::Sources::store_only(store.clone()),
+        store,
         inflight: crate::inflight::Inflight::default(),
         recorder: Arc::default(),
         stuck_after_ms: 60_000.0,

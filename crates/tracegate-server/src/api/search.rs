@@ -6,7 +6,7 @@
 //! that filter on feedback, which is given after a trace is written.
 //! `took_ms` is the time this request took, cache hit or not.
 
-mod request;
+pub(super) mod request;
 
 #[cfg(test)]
 mod tests;
@@ -18,25 +18,35 @@ use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use serde::Serialize;
 use serde_json::{json, Value};
 use tracegate_core::filter::{Column, Field, Filter, Op, Value as FilterValue};
 use tracegate_store::search::{project, SearchError};
 
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::schema::{SearchAnswer, SearchBody, TracesParams};
 use super::ApiState;
 use crate::analytics_cache::AnalyticsCache;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use request::SearchRequest;
 
-pub fn routes() -> Router<ApiState> {
-    Router::new()
-        .route("/traces", get(list))
-        .route("/traces/search", post(search))
+pub fn routes() -> OpenApiRouter<ApiState> {
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(search))
 }
 
-/// `GET /api/v1/traces?model=..&q=..&limit=..&cursor=..`
+/// Search with query parameters: the simple filters (`model=a,b` means
+/// either), full text, sort, fields and keyset paging.
+#[utoipa::path(get, path = "/traces", tag = "traces", operation_id = "list_traces",
+    params(TracesParams),
+    responses(
+        (status = 200, description = "A page of traces", body = SearchAnswer),
+        (status = 400, description = "A bad parameter, named by the pointer", body = ErrorBody),
+    ))]
 async fn list(
     State(s): State<ApiState>,
     params: Result<Query<Vec<(String, String)>>, QueryRejection>,
@@ -48,7 +58,13 @@ async fn list(
     respond(&s, &req, started).await
 }
 
-/// `POST /api/v1/traces/search` with `{filter, q, sort, order, cursor, limit, fields}`.
+/// Search with a filter tree, full text, sort, fields and keyset paging.
+#[utoipa::path(post, path = "/traces/search", tag = "traces", operation_id = "search_traces",
+    request_body = SearchBody,
+    responses(
+        (status = 200, description = "A page of traces", body = SearchAnswer),
+        (status = 400, description = "A bad request, the pointer naming the bad part", body = ErrorBody),
+    ))]
 async fn search(State(s): State<ApiState>, body: Bytes) -> Result<Response, ApiError> {
     let started = Instant::now();
     let req = request::from_body(&body).map_err(bad_request)?;
@@ -75,7 +91,7 @@ async fn respond(
 ) -> Result<Response, ApiError> {
     let cacheable =
         req.query.after.is_none() && !req.query.filter.as_ref().is_some_and(tests_feedback);
-    let page = if cacheable {
+    let (page, hit) = if cacheable {
         let now_ms = chrono::Utc::now().timestamp_millis();
         let to_ms = req
             .query
@@ -84,13 +100,11 @@ async fn respond(
             .and_then(upper_time_bound)
             .unwrap_or(now_ms);
         let ttl = AnalyticsCache::ttl_for(to_ms, now_ms);
-        let (page, _hit) = s
-            .analytics_cache
+        s.analytics_cache
             .get_or_compute(cache_key(req), ttl, || page(s, req))
-            .await?;
-        page
+            .await?
     } else {
-        Arc::new(page(s, req).await?)
+        (Arc::new(page(s, req).await?), false)
     };
     let took_ms = (started.elapsed().as_secs_f64() * 1e6).round() / 1e3;
     let body = Body {
@@ -99,7 +113,12 @@ async fn respond(
         has_more: &page["has_more"],
         took_ms,
     };
-    Ok(Json(body).into_response())
+    let mut response = Json(body).into_response();
+    response.headers_mut().insert(
+        super::CACHE_HEADER,
+        axum::http::HeaderValue::from_static(if hit { "hit" } else { "miss" }),
+    );
+    Ok(response)
 }
 
 /// One page from the store as `{data, next_cursor, has_more}`.

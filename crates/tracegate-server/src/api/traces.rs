@@ -2,10 +2,11 @@
 
 use axum::extract::{Path, State};
 use axum::Json;
-use serde_json::json;
+use tracegate_store::TraceDetail;
 
+use super::schema::InflightAnswer;
 use super::ApiState;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 
 /// A trace id from the path, or a 400 that points at it.
 pub fn parse_id(id: &str) -> Result<uuid::Uuid, ApiError> {
@@ -18,6 +19,14 @@ pub fn parse_id(id: &str) -> Result<uuid::Uuid, ApiError> {
     })
 }
 
+/// One trace with its request and response bodies.
+#[utoipa::path(get, path = "/traces/{id}", tag = "traces", operation_id = "get_trace",
+    params(("id" = String, Path, description = "The trace id (a UUID), also the x-request-id response header")),
+    responses(
+        (status = 200, description = "The trace", body = TraceDetail),
+        (status = 400, description = "Not a UUID", body = ErrorBody),
+        (status = 404, description = "No such trace", body = ErrorBody),
+    ))]
 pub async fn get_one(
     State(s): State<ApiState>,
     Path(id): Path<String>,
@@ -29,10 +38,17 @@ pub async fn get_one(
     }
 }
 
-pub async fn inflight(State(s): State<ApiState>) -> Json<serde_json::Value> {
+/// Requests in flight now, longest first; those running longer than
+/// `stuck_after_ms` are flagged as stuck.
+#[utoipa::path(get, path = "/stats/inflight", tag = "gateway",
+    responses((status = 200, description = "Requests in flight", body = InflightAnswer)))]
+pub async fn inflight(State(s): State<ApiState>) -> Json<InflightAnswer> {
     let data = s.inflight.snapshot(s.stuck_after_ms);
     let stuck = data.iter().filter(|r| r.stuck).count();
-    Json(
-        json!({ "data": data, "count": data.len(), "stuck": stuck, "stuck_after_ms": s.stuck_after_ms }),
-    )
+    Json(InflightAnswer {
+        count: data.len(),
+        data,
+        stuck,
+        stuck_after_ms: s.stuck_after_ms,
+    })
 }

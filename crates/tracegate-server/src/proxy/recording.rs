@@ -8,6 +8,7 @@ use tokio_util::sync::CancellationToken;
 use tracegate_core::{Outcome, Trace};
 
 use crate::inflight::Inflight;
+use crate::metrics::{Metrics, RequestTiming};
 use crate::pricing::Pricing;
 use crate::recorder::Recorder;
 
@@ -24,6 +25,8 @@ pub struct RecordSink {
     pub cut: CancellationToken,
     /// Log one access line per finished request.
     pub access_log: bool,
+    /// Where the finished request is counted and timed.
+    pub metrics: Metrics,
 }
 
 /// A trace being built. Dropping it unfinished records the request as cancelled: that is
@@ -33,6 +36,7 @@ pub struct Recording {
     trace: Option<Box<Trace>>,
     started: Instant,
     sink: Arc<RecordSink>,
+    timing: RequestTiming,
 }
 
 impl Recording {
@@ -40,6 +44,7 @@ impl Recording {
         Recording {
             trace: Some(Box::new(trace)),
             started,
+            timing: RequestTiming::new(sink.metrics.is_enabled()),
             sink,
         }
     }
@@ -53,6 +58,11 @@ impl Recording {
 
     pub fn started(&self) -> Instant {
         self.started
+    }
+
+    /// Where the request's time goes, for the metrics.
+    pub fn timing(&mut self) -> &mut RequestTiming {
+        &mut self.timing
     }
 
     /// Resolves when the gateway cuts the requests still running at shutdown.
@@ -79,8 +89,12 @@ impl Recording {
 
     /// Applies the last changes and records the trace.
     pub fn finish(mut self, apply: impl FnOnce(&mut Trace)) {
+        let applying = self.timing.is_on().then(Instant::now);
         if let Some(t) = self.trace.as_deref_mut() {
             apply(t);
+        }
+        if let Some(since) = applying {
+            self.timing.add(since.elapsed());
         }
         self.complete();
     }
@@ -108,6 +122,7 @@ impl Recording {
             }
         }
         self.sink.inflight.end(&trace.id);
+        self.sink.metrics.request(&trace, &self.timing);
         if self.sink.access_log {
             crate::access_log::emit(&trace);
         }

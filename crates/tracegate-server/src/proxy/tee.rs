@@ -123,6 +123,28 @@ impl TeeBody {
         Self::new(inner, rec, deadline, mode, provider, status)
     }
 
+    /// The handler is about to return the response: the gateway's time since the upstream's
+    /// headers counts as its own.
+    pub fn response_ready(&mut self) {
+        if let Some(rec) = self.rec.as_mut() {
+            rec.timing().response_ready();
+        }
+    }
+
+    /// [`Self::observe`], its time counted as the gateway's when metrics are on.
+    fn observe_timed(&mut self, data: Bytes) -> Option<Bytes> {
+        let on = self.rec.as_mut().is_some_and(|r| r.timing().is_on());
+        if !on {
+            return self.observe(data);
+        }
+        let since = std::time::Instant::now();
+        let forward = self.observe(data);
+        if let Some(rec) = self.rec.as_mut() {
+            rec.timing().add(since.elapsed());
+        }
+        forward
+    }
+
     /// Looks at one chunk; returns it if it is to be forwarded as is.
     fn observe(&mut self, data: Bytes) -> Option<Bytes> {
         match &mut self.mode {
@@ -398,7 +420,7 @@ impl Body for TeeBody {
                 }
                 Poll::Ready(Some(Ok(frame))) => match frame.into_data() {
                     Ok(data) => {
-                        let forward = this.observe(data);
+                        let forward = this.observe_timed(data);
                         // A body of known length may be dropped by the server as soon as its
                         // last byte is written, without being polled to its end: finish now.
                         if this.inner.is_end_stream() {

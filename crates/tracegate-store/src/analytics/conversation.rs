@@ -115,7 +115,7 @@ impl ConversationCursor {
 }
 
 /// A few fields of a conversation's latest trace.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LatestTrace {
     /// Its id.
     pub id: String,
@@ -130,7 +130,7 @@ pub struct LatestTrace {
 }
 
 /// One conversation as listed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ConversationSummary {
     /// The id of its first (root) trace.
     pub id: String,
@@ -161,7 +161,7 @@ pub struct ConversationSummary {
 }
 
 /// One page of conversations.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ConversationPage {
     /// The conversations, most recent activity first.
     pub data: Vec<ConversationSummary>,
@@ -170,9 +170,10 @@ pub struct ConversationPage {
 }
 
 /// One trace of a conversation, without bodies.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ConversationTrace {
     /// The trace id.
+    #[schema(value_type = String, format = Uuid)]
     pub id: TraceId,
     /// When it started (RFC 3339, UTC).
     pub started_at: DateTime<Utc>,
@@ -213,7 +214,7 @@ pub struct ConversationTrace {
 /// A line is a run of traces each following the previous one; it continues
 /// with the child that has the most descendants in the same conversation, so
 /// a long conversation is one flat line and nesting grows only with forks.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TreeNode {
     /// The trace.
     #[serde(flatten)]
@@ -221,11 +222,12 @@ pub struct TreeNode {
     /// The other children of this trace, each starting a line of its own:
     /// branches, retries and sub-tasks, in time order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(no_recursion)]
     pub forks: Vec<Vec<TreeNode>>,
 }
 
 /// One conversation: its summary and its traces as a tree.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ConversationTree {
     /// The conversation as listed.
     #[serde(flatten)]

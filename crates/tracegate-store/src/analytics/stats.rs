@@ -18,7 +18,7 @@ pub const MAX_SLOWEST_RANGE_MS: i64 = 366 * DAY_MS;
 pub const MAX_SLOWEST_LIMIT: u32 = 100;
 
 /// A dimension statistics can be grouped by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum GroupBy {
     /// The model that answered.
@@ -111,7 +111,7 @@ impl StatsQuery {
 
 /// Quantiles of a latency distribution in milliseconds (within 2%); `None`
 /// when there were no values.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Percentiles {
     /// Median.
     pub p50: Option<f64>,
@@ -135,7 +135,7 @@ impl Percentiles {
 }
 
 /// Statistics of one group (in one bucket, or over the whole range).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct GroupStats {
     /// The group's value; `None` for "no grouping" and for an unknown value.
     pub key: Option<String>,
@@ -159,7 +159,7 @@ pub struct GroupStats {
 }
 
 /// The groups of one bucket.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StatsBucket {
     /// Bucket start, aligned to the bucket width.
     pub start: DateTime<Utc>,
@@ -168,7 +168,7 @@ pub struct StatsBucket {
 }
 
 /// The answer to a [`StatsQuery`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StatsReport {
     /// Range start, inclusive.
     pub from: DateTime<Utc>,
@@ -218,7 +218,7 @@ impl SlowestQuery {
 }
 
 /// One ranked endpoint, model or upstream.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SlowRow {
     /// Its value; `None` when unknown.
     pub key: Option<String>,
@@ -233,7 +233,7 @@ pub struct SlowRow {
 }
 
 /// The answer to a [`SlowestQuery`]: each list by p95 duration, slowest first.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Slowest {
     /// Range start, inclusive.
     pub from: DateTime<Utc>,

@@ -10,7 +10,7 @@ use super::window::{bucket_count, floor, to_time, Bucket, TimeRange, MAX_BUCKETS
 use super::QueryError;
 
 /// Requests, tokens and cost summed over some traces.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Tokens {
     /// Number of requests.
     pub requests: u64,
@@ -111,7 +111,7 @@ impl UsageQuery {
 }
 
 /// Usage of one model.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ModelUsage {
     /// The model that answered; `None` when unknown.
     pub model: Option<String>,
@@ -121,7 +121,7 @@ pub struct ModelUsage {
 }
 
 /// Usage in one bucket.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct UsageBucket {
     /// Bucket start (aligned to the bucket width; may precede the range's start).
     pub start: DateTime<Utc>,
@@ -134,7 +134,7 @@ pub struct UsageBucket {
 }
 
 /// The answer to a [`UsageQuery`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct UsageReport {
     /// Range start, inclusive.
     pub from: DateTime<Utc>,
@@ -153,7 +153,7 @@ pub struct UsageReport {
 }
 
 /// Usage of one account.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AccountUsage {
     /// The account (a credential fingerprint); `None` for unattributed requests.
     pub account: Option<String>,

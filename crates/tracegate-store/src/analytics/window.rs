@@ -169,7 +169,9 @@ impl ReadPlan {
 }
 
 /// The bucket widths statistics and usage can be split into.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 pub enum Bucket {
     /// One minute.
     #[serde(rename = "1m")]

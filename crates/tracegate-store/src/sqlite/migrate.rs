@@ -152,6 +152,24 @@ fn apply_through(c: &mut Connection, last: i64) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Checks, without writing, that the database is a tracegate store with every
+/// migration of this build applied (for read-only use).
+pub(super) fn check_current(c: &Connection) -> Result<(), StoreError> {
+    let newest: Option<i64> = c
+        .query_row("SELECT MAX(version) FROM schema_migrations", [], |r| {
+            r.get(0)
+        })
+        .map_err(|e| StoreError::Unavailable(format!("not a tracegate store ({e})")))?;
+    let known = MIGRATIONS.last().map_or(0, |m| m.version);
+    match newest {
+        Some(v) if v >= known => Ok(()),
+        v => Err(StoreError::Unavailable(format!(
+            "the store's schema is at version {}, this build needs {known}: run `tracegate migrate` first",
+            v.unwrap_or(0)
+        ))),
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {

@@ -8,6 +8,7 @@
 //! is taken; the lock is held for lookups, linking and the writes.
 
 mod bodies;
+pub(super) mod bounded;
 mod conversations;
 mod fts;
 mod links;
@@ -54,7 +55,10 @@ pub(super) struct Batch {
 
 /// Prepares a batch for writing. Pure CPU work: runs on a blocking thread
 /// before the writer connection is taken.
-pub(super) fn prepare(traces: Vec<Trace>) -> Result<Batch, StoreError> {
+pub(super) fn prepare(
+    traces: Vec<Trace>,
+    bounds: &bounded::DimensionBounds,
+) -> Result<Batch, StoreError> {
     let mut rollups = Rollups::default();
     let traces = traces
         .into_iter()
@@ -67,7 +71,7 @@ pub(super) fn prepare(traces: Vec<Trace>) -> Result<Batch, StoreError> {
             let text = fts::document(&trace, request_json, response_json);
             let request = decompose_request(request_body)?;
             let response = decompose_response(response_body)?;
-            rollups.add(&trace);
+            rollups.add(&trace, bounds);
             Ok(Prepared {
                 id: trace.id.to_string(),
                 link,

@@ -34,6 +34,10 @@ pub struct ProxyBenchArgs {
     /// Approximate request body size in KiB.
     #[arg(long, default_value_t = 2)]
     body_kib: usize,
+    /// Also run a second gateway with `--no-metrics` and report what recording metrics
+    /// adds: both gateways' p50 and p99 (medians of rounds) and the difference.
+    #[arg(long)]
+    compare_metrics: bool,
 }
 
 struct Phase {
@@ -104,6 +108,34 @@ pub async fn run(args: ProxyBenchArgs) -> anyhow::Result<()> {
     )
     .await?;
 
+    let bare = if args.compare_metrics {
+        let addr = free_addr()?;
+        let (listen, db) = (
+            addr.to_string(),
+            dir.join("bench-bare.db").display().to_string(),
+        );
+        let p = Proc::start(
+            &client,
+            &[
+                "serve",
+                "--listen",
+                &listen,
+                "--config",
+                &config_s,
+                "--db",
+                &db,
+                "--no-metrics",
+            ],
+            &[("TRACEGATE_LOG", "warn")],
+            addr,
+            "/health",
+        )
+        .await?;
+        Some((p, addr))
+    } else {
+        None
+    };
+
     let body = request_body(args.stream, args.body_kib);
     let shot = |addr: std::net::SocketAddr| -> anyhow::Result<Arc<Shot>> {
         Ok(Arc::new(Shot {
@@ -126,6 +158,10 @@ pub async fn run(args: ProxyBenchArgs) -> anyhow::Result<()> {
         }))
     };
     let (direct, via) = (shot(mock_addr)?, shot(gw_addr)?);
+    let via_bare = match &bare {
+        Some((_, addr)) => Some(shot(*addr)?),
+        None => None,
+    };
     let phase_len = Duration::from_secs(args.duration);
     let drain = Duration::from_secs(10);
 
@@ -148,6 +184,9 @@ pub async fn run(args: ProxyBenchArgs) -> anyhow::Result<()> {
         drain,
     )
     .await;
+    if let Some(b) = &via_bare {
+        open_loop(&client, b.clone(), args.rate, Duration::from_secs(1), drain).await;
+    }
 
     println!(
         "{:<6} {:<8} {:>9} {:>9} {:>11} {:>7} {:>8} {:>8}",
@@ -156,6 +195,7 @@ pub async fn run(args: ProxyBenchArgs) -> anyhow::Result<()> {
     let (mut add50, mut add99, mut thr, mut dthr) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut errors = 0;
+    let mut with_without = Vec::new();
     for round in 1..=args.rounds {
         let d = phase(&open_loop(&client, direct.clone(), args.rate, phase_len, drain).await);
         let g = phase(&open_loop(&client, via.clone(), args.rate, phase_len, drain).await);
@@ -164,6 +204,14 @@ pub async fn run(args: ProxyBenchArgs) -> anyhow::Result<()> {
                 "{round:<6} {name:<8} {:>9.3} {:>9.3} {:>11.1} {:>7} {:>8} {:>8}",
                 p.p50, p.p99, p.throughput, p.errors, p.n, p.sent
             );
+        }
+        if let Some(b) = &via_bare {
+            let n = phase(&open_loop(&client, b.clone(), args.rate, phase_len, drain).await);
+            println!(
+                "{round:<6} {:<8} {:>9.3} {:>9.3} {:>11.1} {:>7} {:>8} {:>8}",
+                "nometric", n.p50, n.p99, n.throughput, n.errors, n.n, n.sent
+            );
+            with_without.push((g.p50, n.p50, g.p99, n.p99));
         }
         add50.push(g.p50 - d.p50);
         add99.push(g.p99 - d.p99);
@@ -178,6 +226,9 @@ pub async fn run(args: ProxyBenchArgs) -> anyhow::Result<()> {
         .ok()
         .map(|(_, _, b)| String::from_utf8_lossy(&b).to_string());
     gateway.stop().await?;
+    if let Some((p, _)) = bare {
+        p.stop().await?;
+    }
     mock.stop().await?;
 
     println!();
@@ -190,6 +241,9 @@ pub async fn run(args: ProxyBenchArgs) -> anyhow::Result<()> {
         median(add99)
     );
     println!("throughput via gateway (median): {:.1} req/s (direct {:.1} req/s), gateway errors: {errors}", median(thr), median(dthr));
+    if !with_without.is_empty() {
+        print_metrics_cost(&with_without);
+    }
     match rss {
         Some(b) => println!("gateway peak RSS: {:.1} MB", b as f64 / 1e6),
         None => println!("gateway peak RSS: not available"),
@@ -200,6 +254,23 @@ pub async fn run(args: ProxyBenchArgs) -> anyhow::Result<()> {
     );
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
+}
+
+/// What recording metrics costs: per round (p50 on, p50 off, p99 on, p99 off) in ms.
+fn print_metrics_cost(rounds: &[(f64, f64, f64, f64)]) {
+    let col = |f: fn(&(f64, f64, f64, f64)) -> f64| median(rounds.iter().map(f).collect());
+    let (on50, off50) = (col(|r| r.0), col(|r| r.1));
+    let (on99, off99) = (col(|r| r.2), col(|r| r.3));
+    let diff50 = col(|r| r.0 - r.1);
+    let diff99 = col(|r| r.2 - r.3);
+    println!(
+        "metrics on vs off, p50 (median of rounds): {on50:.3} ms vs {off50:.3} ms, difference {:.1} us (median of per-round differences)",
+        diff50 * 1000.0
+    );
+    println!(
+        "metrics on vs off, p99 (median of rounds): {on99:.3} ms vs {off99:.3} ms, difference {:.1} us",
+        diff99 * 1000.0
+    );
 }
 
 fn request_body(stream: bool, kib: usize) -> Bytes {

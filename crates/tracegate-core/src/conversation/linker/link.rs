@@ -7,7 +7,7 @@ use crate::conversation::fingerprint::{AnswerFingerprint, SummaryShingles};
 use crate::conversation::Hash;
 
 /// How a trace joined its conversation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum LinkKind {
     /// First trace of a new conversation.

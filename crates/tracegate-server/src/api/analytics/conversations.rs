@@ -12,19 +12,32 @@ use tracegate_store::analytics::{
 
 use super::params::{bad, given, number, query};
 use crate::api::ApiState;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 
 /// Query of `GET /conversations`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListParams {
+    /// Only this account's conversations.
     account: Option<String>,
+    /// Active at or after: RFC 3339 or epoch ms.
     from: Option<String>,
+    /// Active before: RFC 3339 or epoch ms.
     to: Option<String>,
+    /// Page size (default 50).
+    #[param(value_type = Option<u32>)]
     limit: Option<String>,
+    /// The `next_cursor` of the previous page.
     cursor: Option<String>,
 }
 
 /// Conversations by most recent activity, newest first, a page at a time.
+#[utoipa::path(get, path = "/conversations", tag = "analytics", operation_id = "list_conversations",
+    params(ListParams),
+    responses(
+        (status = 200, description = "A page of conversations", body = ConversationPage),
+        (status = 400, description = "A bad parameter", body = ErrorBody),
+    ))]
 pub async fn list(
     State(s): State<ApiState>,
     params: Result<Query<ListParams>, QueryRejection>,
@@ -53,6 +66,13 @@ pub async fn list(
 }
 
 /// One conversation with its traces (and its sub-tasks') as a tree.
+#[utoipa::path(get, path = "/conversations/{id}", tag = "analytics", operation_id = "get_conversation",
+    params(("id" = String, Path, description = "The conversation id: the id of its first trace")),
+    responses(
+        (status = 200, description = "The conversation", body = ConversationTree),
+        (status = 400, description = "Not a UUID", body = ErrorBody),
+        (status = 404, description = "No such conversation", body = ErrorBody),
+    ))]
 pub async fn get_one(
     State(s): State<ApiState>,
     Path(id): Path<String>,

@@ -4,23 +4,36 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::response::Response;
 use serde::Deserialize;
-use tracegate_store::analytics::{Bucket, GroupBy, SlowestQuery, StatsQuery, MAX_SLOWEST_LIMIT};
+use tracegate_store::analytics::{
+    Bucket, GroupBy, Slowest, SlowestQuery, StatsQuery, StatsReport, MAX_SLOWEST_LIMIT,
+};
 
 use super::params::{bad, cached, given, now_ms, number, query, Range};
 use crate::analytics_cache::AnalyticsCache;
 use crate::api::ApiState;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 
 /// Query of `GET /stats`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct StatsParams {
+    /// Start: RFC 3339 or epoch ms (default: 24 hours before `to`).
     from: Option<String>,
+    /// End: RFC 3339 or epoch ms (default: now).
     to: Option<String>,
+    /// 1m, 5m, 1h or 1d (default: by the range).
     bucket: Option<String>,
+    /// model, provider, upstream, endpoint, account or outcome.
     group_by: Option<String>,
 }
 
 /// Requests, errors, latency percentiles, tokens and cost per bucket and group.
+#[utoipa::path(get, path = "/stats", tag = "analytics",
+    params(StatsParams),
+    responses(
+        (status = 200, description = "Statistics per bucket and group", body = StatsReport),
+        (status = 400, description = "A bad parameter", body = ErrorBody),
+    ))]
 pub async fn stats(
     State(s): State<ApiState>,
     params: Result<Query<StatsParams>, QueryRejection>,
@@ -52,14 +65,25 @@ pub async fn stats(
 }
 
 /// Query of `GET /stats/slowest`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SlowestParams {
+    /// Start: RFC 3339 or epoch ms.
     from: Option<String>,
+    /// End: RFC 3339 or epoch ms.
     to: Option<String>,
+    /// Rows per ranking (default 10).
+    #[param(value_type = Option<u32>)]
     limit: Option<String>,
 }
 
 /// Endpoints, models and upstreams by p95 duration, slowest first.
+#[utoipa::path(get, path = "/stats/slowest", tag = "analytics",
+    params(SlowestParams),
+    responses(
+        (status = 200, description = "The slowest endpoints, models and upstreams", body = Slowest),
+        (status = 400, description = "A bad parameter", body = ErrorBody),
+    ))]
 pub async fn slowest(
     State(s): State<ApiState>,
     params: Result<Query<SlowestParams>, QueryRejection>,

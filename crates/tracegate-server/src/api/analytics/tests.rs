@@ -19,8 +19,10 @@ use crate::inflight::Inflight;
 use crate::recorder::RecorderStats;
 
 fn app(store: SqliteStore) -> Router {
+    let store: Arc<dyn tracegate_store::Store> = Arc::new(store);
     let state = ApiState {
-        store: Arc::new(store),
+        diagnostics: crate::diagnostics::Sources::store_only(store.clone()),
+        store,
         inflight: Inflight::default(),
         recorder: Arc::new(RecorderStats::default()),
         stuck_after_ms: 60_000.0,

@@ -5,20 +5,23 @@ use axum::extract::{Query, State};
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use tracegate_store::analytics::window::parse_window;
-use tracegate_store::analytics::{AccountUsage, Bucket, TimeRange, UsageQuery};
+use tracegate_store::analytics::{AccountUsage, Bucket, TimeRange, UsageQuery, UsageReport};
 
 use super::params::{bad, cached, given, now_ms, number, query};
 use crate::analytics_cache::AnalyticsCache;
 use crate::api::ApiState;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 
 /// The window used when none is given.
 const DEFAULT_WINDOW: &str = "5h";
 
 /// Query of `GET /usage/window`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct WindowParams {
+    /// Only this account (default: every account).
     account: Option<String>,
+    /// The window's length: 30m, 5h, 7d (default 5h).
     window: Option<String>,
 }
 
@@ -31,6 +34,12 @@ fn window_range(raw: &Option<String>, now: i64) -> Result<(i64, TimeRange), ApiE
 
 /// Tokens, requests and cost over a rolling window ending now, by model, with
 /// a 5-minute series.
+#[utoipa::path(get, path = "/usage/window", tag = "analytics",
+    params(WindowParams),
+    responses(
+        (status = 200, description = "Usage in the window", body = UsageReport),
+        (status = 400, description = "A bad parameter", body = ErrorBody),
+    ))]
 pub async fn window(
     State(s): State<ApiState>,
     params: Result<Query<WindowParams>, QueryRejection>,
@@ -46,13 +55,23 @@ pub async fn window(
 }
 
 /// Query of `GET /usage/daily`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DailyParams {
+    /// Only this account (default: every account).
     account: Option<String>,
+    /// Days back from today, 1 to 366 (default 30).
+    #[param(value_type = Option<u32>)]
     days: Option<String>,
 }
 
 /// Tokens, requests and cost per UTC day, by model, for the last `days` days.
+#[utoipa::path(get, path = "/usage/daily", tag = "analytics",
+    params(DailyParams),
+    responses(
+        (status = 200, description = "Usage per day", body = UsageReport),
+        (status = 400, description = "A bad parameter", body = ErrorBody),
+    ))]
 pub async fn daily(
     State(s): State<ApiState>,
     params: Result<Query<DailyParams>, QueryRejection>,
@@ -85,14 +104,16 @@ async fn usage_answer(
 }
 
 /// Query of `GET /usage/accounts`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AccountsParams {
+    /// The window's length: 30m, 5h, 7d (default 5h).
     window: Option<String>,
 }
 
 /// Accounts active in a window.
-#[derive(Debug, Serialize)]
-struct Accounts {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Accounts {
     from: chrono::DateTime<chrono::Utc>,
     to: chrono::DateTime<chrono::Utc>,
     /// Most tokens first.
@@ -100,6 +121,12 @@ struct Accounts {
 }
 
 /// Every account active in a rolling window ending now, most tokens first.
+#[utoipa::path(get, path = "/usage/accounts", tag = "analytics",
+    params(AccountsParams),
+    responses(
+        (status = 200, description = "Accounts by tokens", body = Accounts),
+        (status = 400, description = "A bad parameter", body = ErrorBody),
+    ))]
 pub async fn accounts(
     State(s): State<ApiState>,
     params: Result<Query<AccountsParams>, QueryRejection>,

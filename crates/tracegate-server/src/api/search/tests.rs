@@ -57,8 +57,10 @@ async fn api(n: usize) -> Api {
     let traces: Vec<Trace> = (0..n).map(trace).collect();
     store.insert_batch(traces.clone()).await.unwrap();
     let cache = AnalyticsCache::new(100);
+    let store: Arc<dyn tracegate_store::Store> = Arc::new(store);
     let state = ApiState {
-        store: Arc::new(store),
+        diagnostics: crate::diagnostics::Sources::store_only(store.clone()),
+        store,
         inflight: crate::inflight::Inflight::default(),
         recorder: Arc::default(),
         stuck_after_ms: 60_000.0,

@@ -9,6 +9,7 @@ use rusqlite::{params, OptionalExtension, Transaction};
 use tracegate_core::sketch::LatencySketch;
 use tracegate_core::{Outcome, Trace};
 
+use super::bounded::DimensionBounds;
 use super::{finite, int};
 use crate::error::StoreError;
 
@@ -78,18 +79,21 @@ pub(super) struct Rollups {
 }
 
 impl Rollups {
-    /// Adds one trace to every group it belongs to.
-    pub(super) fn add(&mut self, t: &Trace) {
+    /// Adds one trace to every group it belongs to; client-chosen values are bounded.
+    pub(super) fn add(&mut self, t: &Trace, bounds: &DimensionBounds) {
         let ts = t.started_at.timestamp_millis();
-        let model = t.effective_model().unwrap_or("");
+        let model = bounds.bound("model", t.effective_model().unwrap_or(""));
+        let model = model.as_ref();
+        let upstream = bounds.bound("upstream", t.upstream.as_deref().unwrap_or(""));
+        let endpoint = bounds.bound("endpoint", &t.endpoint);
         let account = t.account.as_deref().unwrap_or("");
         let account_model = format!("{account}{KEY_SEPARATOR}{model}");
         let dims: [(&'static str, &str); 8] = [
             ("", ""),
             ("model", model),
             ("provider", t.provider.as_str()),
-            ("upstream", t.upstream.as_deref().unwrap_or("")),
-            ("endpoint", &t.endpoint),
+            ("upstream", &upstream),
+            ("endpoint", &endpoint),
             ("account", account),
             ("outcome", t.outcome.as_str()),
             ("account_model", &account_model),
@@ -276,8 +280,9 @@ mod tests {
         t.usage.input_tokens = Some(7);
         t.cost_usd = Some(f64::INFINITY);
         let mut r = Rollups::default();
-        r.add(&t);
-        r.add(&t);
+        let bounds = DimensionBounds::default();
+        r.add(&t, &bounds);
+        r.add(&t, &bounds);
         let groups: BTreeMap<GroupKey, &Sums> = r.groups().into_iter().collect();
         assert_eq!(groups.len(), 24);
         let minute = groups[&(
@@ -312,9 +317,10 @@ mod tests {
         miss.cost_usd = Some(0.25);
         miss.cache_saved_usd = None;
         let mut r = Rollups::default();
-        r.add(&hit);
-        r.add(&hit);
-        r.add(&miss);
+        let bounds = DimensionBounds::default();
+        r.add(&hit, &bounds);
+        r.add(&hit, &bounds);
+        r.add(&miss, &bounds);
         let groups: BTreeMap<GroupKey, &Sums> = r.groups().into_iter().collect();
         let all = groups[&(60_000, "", 0, String::new())];
         assert_eq!((all.requests, all.errors, all.cache_hits), (3, 0, 2));
@@ -333,7 +339,7 @@ mod tests {
         let mut t = Trace::begin(Provider::Anthropic, "POST", "/v1/messages");
         t.started_at = chrono::DateTime::from_timestamp_millis(-1).unwrap();
         let mut r = Rollups::default();
-        r.add(&t);
+        r.add(&t, &DimensionBounds::default());
         let groups: Vec<GroupKey> = r.groups().into_iter().map(|(k, _)| k).collect();
         assert!(groups.contains(&(60_000, "", -60_000, String::new())));
         assert!(groups.contains(&(86_400_000, "", -86_400_000, String::new())));

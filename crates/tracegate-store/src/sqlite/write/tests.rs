@@ -4,6 +4,7 @@
 
 mod atomic;
 mod bench;
+mod bounded;
 mod compaction;
 mod fts;
 mod links;
