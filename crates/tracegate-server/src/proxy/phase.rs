@@ -54,3 +54,6 @@ impl Answer {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
