@@ -8,6 +8,7 @@ pub use trace::{Outcome, Provider, Trace, TraceId, Usage};
 pub mod conversation;
 pub mod feedback;
 pub mod filter;
+pub mod keys;
 pub mod pricing;
 pub mod rfc3339_ms;
 pub mod sketch;

@@ -14,3 +14,25 @@ pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::
         .map(|t| t.with_timezone(&Utc))
         .map_err(serde::de::Error::custom)
 }
+
+/// `#[serde(with = "tracegate_core::rfc3339_ms::option")]`: the same for an optional time.
+pub mod option {
+    use chrono::{DateTime, Utc};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+        match t {
+            Some(t) => super::serialize(t, s),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
+        match Option::<String>::deserialize(d)? {
+            None => Ok(None),
+            Some(s) => DateTime::parse_from_rfc3339(&s)
+                .map(|t| Some(t.with_timezone(&Utc)))
+                .map_err(serde::de::Error::custom),
+        }
+    }
+}

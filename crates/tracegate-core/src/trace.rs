@@ -62,10 +62,13 @@ pub enum Outcome {
     GatewayError,
     /// Answered from the gateway's response cache, without an upstream call. Not an error.
     CacheHit,
+    /// The gateway refused the request's credential: a virtual key that is unknown,
+    /// expired or revoked, or none where one is required.
+    Unauthorized,
 }
 
 impl Outcome {
-    pub const ALL: [Outcome; 7] = [
+    pub const ALL: [Outcome; 8] = [
         Outcome::Ok,
         Outcome::UpstreamError,
         Outcome::ClientError,
@@ -73,6 +76,7 @@ impl Outcome {
         Outcome::Cancelled,
         Outcome::GatewayError,
         Outcome::CacheHit,
+        Outcome::Unauthorized,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -84,6 +88,7 @@ impl Outcome {
             Outcome::Cancelled => "cancelled",
             Outcome::GatewayError => "gateway_error",
             Outcome::CacheHit => "cache_hit",
+            Outcome::Unauthorized => "unauthorized",
         }
     }
 
