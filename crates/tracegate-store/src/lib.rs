@@ -7,6 +7,7 @@ mod body;
 pub mod error;
 pub mod export;
 pub mod health;
+pub mod keys;
 pub mod model;
 pub mod search;
 pub mod sqlite;
@@ -22,9 +23,10 @@ pub use store::TraceStore;
 
 pub use analytics::AnalyticsStore;
 pub use health::HealthStore;
+pub use keys::KeyStore;
 pub use search::SearchStore;
 
 /// Everything the gateway needs from a store.
-pub trait Store: TraceStore + SearchStore + AnalyticsStore + HealthStore {}
+pub trait Store: TraceStore + SearchStore + AnalyticsStore + HealthStore + KeyStore {}
 
-impl<T: TraceStore + SearchStore + AnalyticsStore + HealthStore> Store for T {}
+impl<T: TraceStore + SearchStore + AnalyticsStore + HealthStore + KeyStore> Store for T {}

@@ -12,6 +12,7 @@ mod analytics;
 mod error;
 mod feedback;
 mod health;
+mod keys;
 mod migrate;
 mod read;
 mod read_only;

@@ -77,6 +77,12 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../migrations/sqlite/0009_answer_fingerprints.sql"),
         step: None,
     },
+    Migration {
+        version: 10,
+        name: "virtual_keys",
+        sql: include_str!("../../migrations/sqlite/0010_virtual_keys.sql"),
+        step: None,
+    },
 ];
 
 /// Migration 4: day rollups for the days already stored.
