@@ -11,6 +11,7 @@ mod diagnostics;
 mod errors;
 pub mod export;
 mod feedback;
+mod keys;
 pub mod host_guard;
 pub mod openapi;
 pub mod schema;
@@ -51,6 +52,8 @@ pub struct ApiState {
     pub response_cache: crate::response_cache::ResponseCache,
     /// What `GET /diagnostics` reads.
     pub diagnostics: crate::diagnostics::Sources,
+    /// The proxy's virtual key cache, told of revocations.
+    pub keys: crate::keys::KeyCache,
 }
 
 impl ApiState {
@@ -60,6 +63,7 @@ impl ApiState {
     pub(crate) fn for_tests(store: Arc<dyn Store>) -> Self {
         ApiState {
             diagnostics: crate::diagnostics::Sources::store_only(store.clone()),
+            keys: crate::keys::KeyCache::new(store.clone()),
             store,
             inflight: Inflight::default(),
             recorder: Arc::default(),
@@ -112,6 +116,8 @@ fn api_routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(openapi::openapi_json))
         .routes(routes!(diagnostics::diagnostics))
         .routes(routes!(alerts::list))
+        .routes(routes!(keys::list, keys::create))
+        .routes(routes!(keys::revoke))
         .merge(search::routes())
         .merge(analytics::routes())
 }

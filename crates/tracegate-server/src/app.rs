@@ -110,6 +110,7 @@ impl Gateway {
         });
         let origins = crate::origin::AllowedOrigins::new(&config.allowed_origins);
         let response_cache = ResponseCache::in_memory(config.response_cache_bytes);
+        let keys = crate::keys::KeyCache::new(store.clone());
         let proxy_state = Arc::new(ProxyState {
             upstreams,
             sink,
@@ -119,6 +120,8 @@ impl Gateway {
                 crate::listen::is_loopback(&config.listen),
             ),
             response_cache: response_cache.clone(),
+            auth: config.auth,
+            keys: config.auth.uses_keys().then(|| keys.clone()),
         });
         let diagnostics = crate::diagnostics::Sources {
             store: store.clone(),
@@ -157,6 +160,7 @@ impl Gateway {
             analytics_cache: AnalyticsCache::new(config.api_cache_entries),
             response_cache,
             diagnostics,
+            keys,
         };
         metrics.watch_recorder(recorder.stats().clone());
         metrics.watch_inflight(inflight.clone());

@@ -2,6 +2,7 @@
 //! then command-line flags. Unknown keys are errors that name the key.
 
 mod alerts;
+mod auth_mode;
 mod error;
 mod log_format;
 mod otlp;
@@ -27,6 +28,7 @@ pub use log_format::LogFormat;
 pub use otlp::OtlpProtocol;
 pub use secret::Secret;
 pub use slo::SloConfig;
+pub use auth_mode::AuthMode;
 pub use upstream::{UpstreamConfig, UpstreamKind};
 
 /// Everything `tracegate serve` needs.
@@ -50,6 +52,8 @@ pub struct Config {
     pub record_batch: usize,
     /// How the trace writer's thread is scheduled: `idle` (after the proxy) or `normal`.
     pub writer_priority: WriterPriority,
+    /// How proxy clients authenticate: `passthrough`, `keys` or `keys_or_passthrough`.
+    pub auth: AuthMode,
     /// Token for the `/api` routes. Without one, `/api` is open only on a loopback listener.
     pub admin_token: Option<Secret>,
     /// Requests in flight longer than this are flagged as stuck.
@@ -111,6 +115,7 @@ impl Default for Config {
             record_queue_bytes: 256 * 1024 * 1024,
             record_batch: 512,
             writer_priority: WriterPriority::Idle,
+            auth: AuthMode::Passthrough,
             admin_token: None,
             stuck_after_secs: 300,
             api_cache_entries: 10_000,
@@ -165,6 +170,7 @@ impl Config {
         "record_batch",
         "writer_priority",
         "admin_token",
+        "auth",
         "stuck_after_secs",
         "api_cache_entries",
         "access_log",
@@ -255,6 +261,20 @@ impl Config {
             }
         }
         self.slo.validate().map_err(ConfigError::Invalid)?;
+        if self.auth.uses_keys() {
+            if let Some(u) = self
+                .effective_upstreams()
+                .iter()
+                .find(|u| u.api_key_env.is_none())
+            {
+                return bad(format!(
+                    "auth = {}: upstream {:?} has no api_key_env; with virtual keys the \
+                     gateway sends each upstream its own key, so every upstream needs one \
+                     (configure [[upstreams]] with api_key_env)",
+                    self.auth.as_str(), u.name
+                ));
+            }
+        }
         Ok(())
     }
 

@@ -49,6 +49,16 @@ impl ProxyError {
         }
     }
 
+    /// A missing, unknown, expired or revoked virtual key.
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        ProxyError {
+            status: StatusCode::UNAUTHORIZED,
+            source: ErrorSource::Client,
+            message: message.into(),
+            outcome: Outcome::Unauthorized,
+        }
+    }
+
     pub fn unsupported_media_type(message: impl Into<String>) -> Self {
         ProxyError {
             status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -109,6 +119,7 @@ impl ProxyError {
             (_, 413) => "too_large",
             (_, 404) => "no_route",
             (_, 403) => "forbidden",
+            (_, 401) => "unauthorized",
             (_, 415) => "unsupported_media_type",
             (ErrorSource::Client, _) => "bad_request",
             (_, 504) => "timeout",
@@ -141,6 +152,7 @@ impl ProxyError {
             413 => "request_too_large",
             404 => "not_found_error",
             403 => "permission_error",
+            401 => "authentication_error",
             400..=499 => "invalid_request_error",
             504 => "timeout_error",
             _ => "api_error",

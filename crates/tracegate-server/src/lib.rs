@@ -9,6 +9,7 @@ pub mod config;
 pub mod diagnostics;
 pub mod error;
 pub mod inflight;
+pub mod keys;
 pub mod listen;
 pub mod metrics;
 pub mod origin;

@@ -40,6 +40,10 @@ pub struct ProxyState {
     /// Which browser pages may use the proxy.
     pub origins: origin::OriginPolicy,
     pub response_cache: ResponseCache,
+    /// How clients authenticate (`auth`).
+    pub auth: crate::config::AuthMode,
+    /// The virtual keys, when `auth` uses them.
+    pub keys: Option<crate::keys::KeyCache>,
 }
 
 /// `ANY /v1/*`: forwards the request and records it.
@@ -90,8 +94,9 @@ async fn forward(
     parts: http::request::Parts,
     body: Body,
 ) -> Result<Flow<Sent>, ProxyError> {
-    phase::auth::authenticate(rec, &parts.headers)?;
+    let key = phase::auth::authenticate(state, rec, &parts.headers).await?;
     let read = phase::read::read(state, rec, route, &parts, body).await?;
+    phase::auth::authorize_model(key.as_deref(), &read)?;
     phase::limits::check(state, rec, &read)?;
     let routed = match phase::route::route(state, rec, route, &parts, &read).await? {
         Flow::Continue(routed) => routed,

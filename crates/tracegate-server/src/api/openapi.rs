@@ -36,6 +36,7 @@ const ADMIN_TOKEN: &str = "admin_token";
         (name = "traces", description = "Traces, search and export"),
         (name = "analytics", description = "Conversations, usage and statistics"),
         (name = "gateway", description = "The gateway's own state"),
+        (name = "keys", description = "Virtual keys"),
     )
 )]
 struct ApiDoc;

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use tracegate_core::feedback::Feedback;
 use tracegate_core::filter::Filter;
+use tracegate_core::keys::{KeyHash, VirtualKey};
 use tracegate_core::{Trace, TraceId};
 use tracegate_store::analytics::{
     AccountUsage, ConversationPage, ConversationQuery, ConversationTree, Slowest, SlowestQuery,
@@ -17,7 +18,7 @@ use tracegate_store::analytics::{
 use tracegate_store::health::{ErrorCount, StoreHealth};
 use tracegate_store::search::{SearchPage, SearchQuery};
 use tracegate_store::{
-    AnalyticsStore, HealthStore, SearchStore, StorageStats, Store, StoreError, TraceDetail,
+    AnalyticsStore, HealthStore, KeyStore, SearchStore, StorageStats, Store, StoreError, TraceDetail,
     TraceStore, TraceSummary,
 };
 
@@ -211,6 +212,26 @@ impl AnalyticsStore for MeasuredStore {
     async fn slowest(&self, q: SlowestQuery) -> Result<Slowest, StoreError> {
         let shape = format!("slowest {} limit={}", range_shape(q.range()), q.limit());
         self.timed("stats", || shape, self.inner.slowest(q)).await
+    }
+}
+
+#[async_trait::async_trait]
+impl KeyStore for MeasuredStore {
+    async fn create_key(&self, key: &VirtualKey) -> Result<(), StoreError> {
+        self.inner.create_key(key).await
+    }
+    async fn list_keys(&self) -> Result<Vec<VirtualKey>, StoreError> {
+        self.inner.list_keys().await
+    }
+    async fn key_by_hash(&self, hash: KeyHash) -> Result<Option<VirtualKey>, StoreError> {
+        self.inner.key_by_hash(hash).await
+    }
+    async fn revoke_key(
+        &self,
+        id: uuid::Uuid,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<VirtualKey, StoreError> {
+        self.inner.revoke_key(id, at).await
     }
 }
 

@@ -22,6 +22,7 @@ fn app(store: SqliteStore) -> Router {
     let store: Arc<dyn tracegate_store::Store> = Arc::new(store);
     let state = ApiState {
         diagnostics: crate::diagnostics::Sources::store_only(store.clone()),
+        keys: crate::keys::KeyCache::new(store.clone()),
         store,
         inflight: Inflight::default(),
         recorder: Arc::new(RecorderStats::default()),
