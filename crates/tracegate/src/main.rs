@@ -5,6 +5,7 @@ mod client;
 mod demo;
 mod diagnose;
 mod export;
+mod keys;
 mod mock;
 mod prices;
 mod relink;
@@ -45,6 +46,8 @@ enum Command {
     Relink(relink::RelinkArgs),
     /// Write every trace a search matches as JSON lines or CSV.
     Export(export::ExportArgs),
+    /// Issue, list and revoke virtual keys.
+    Keys(keys::KeysArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -81,6 +84,7 @@ fn main() -> anyhow::Result<()> {
             (Command::Bench(args), _) => bench::run(args).await,
             (Command::Prices(args), _) => prices::run(args),
             (Command::Export(args), _) => export::run(args).await,
+            (Command::Keys(args), _) => keys::run(args).await,
             (Command::Diagnose(args), _) => diagnose::run(args).await,
         }
     })
