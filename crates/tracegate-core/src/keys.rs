@@ -192,7 +192,10 @@ impl KeySpec {
             Some(s) => Some(parse_expiry(s)?),
         };
         let l = &self.limits;
-        for (name, v) in [("budget_usd_day", l.budget_usd_day), ("budget_usd_month", l.budget_usd_month)] {
+        for (name, v) in [
+            ("budget_usd_day", l.budget_usd_day),
+            ("budget_usd_month", l.budget_usd_month),
+        ] {
             if v.is_some_and(|v| !v.is_finite() || v < 0.0) {
                 return bad(format!("{name} must be a non-negative number"));
             }

@@ -23,12 +23,12 @@ use tracegate_core::pricing::ModelPrice;
 use tracegate_store::WriterPriority;
 
 pub use alerts::{AlertsConfig, WebhookConfig, WebhookKind};
+pub use auth_mode::AuthMode;
 pub use error::ConfigError;
 pub use log_format::LogFormat;
 pub use otlp::OtlpProtocol;
 pub use secret::Secret;
 pub use slo::SloConfig;
-pub use auth_mode::AuthMode;
 pub use upstream::{UpstreamConfig, UpstreamKind};
 
 /// Everything `tracegate serve` needs.
@@ -271,7 +271,8 @@ impl Config {
                     "auth = {}: upstream {:?} has no api_key_env; with virtual keys the \
                      gateway sends each upstream its own key, so every upstream needs one \
                      (configure [[upstreams]] with api_key_env)",
-                    self.auth.as_str(), u.name
+                    self.auth.as_str(),
+                    u.name
                 ));
             }
         }
@@ -573,5 +574,20 @@ models = ["gpt-*", "o*"]
         let c = from_toml("[prices.\"my-model\"]\ninput = 1.0\noutput = 2.0\n").unwrap();
         assert_eq!(c.prices["my-model"].output, 2.0);
         assert!(from_toml("[prices.\"m\"]\ninput = -1.0\noutput = 2.0\n").is_err());
+    }
+
+    #[test]
+    fn keys_modes_need_an_upstream_key_on_every_upstream() {
+        assert_eq!(from_toml("").unwrap().auth, AuthMode::Passthrough);
+        let err = from_toml("auth = \"keys\"\n").unwrap_err().to_string();
+        assert!(err.contains("api_key_env"), "{err}");
+        let one = "[[upstreams]]\nname = \"a\"\nkind = \"anthropic\"\nbase_url = \"http://127.0.0.1:1\"\n";
+        let keyed = format!("{one}api_key_env = \"TG_KEY\"\n");
+        for mode in ["keys", "keys_or_passthrough"] {
+            assert!(from_toml(&format!("auth = \"{mode}\"\n{one}")).is_err());
+            let c = from_toml(&format!("auth = \"{mode}\"\n{keyed}")).unwrap();
+            assert!(c.auth.uses_keys());
+        }
+        assert!(from_toml("auth = \"maybe\"\n").is_err());
     }
 }

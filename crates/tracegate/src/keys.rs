@@ -122,7 +122,10 @@ async fn create(a: CreateArgs) -> anyhow::Result<()> {
 }
 
 fn time(t: Option<DateTime<Utc>>) -> String {
-    t.map_or_else(|| "-".into(), |t| t.to_rfc3339_opts(SecondsFormat::Secs, true))
+    t.map_or_else(
+        || "-".into(),
+        |t| t.to_rfc3339_opts(SecondsFormat::Secs, true),
+    )
 }
 
 fn opt<T: std::fmt::Display>(v: Option<T>) -> String {
@@ -143,7 +146,11 @@ async fn list(db: DbArg) -> anyhow::Result<()> {
             k.account,
             k.name.as_deref().unwrap_or("-"),
             k.scopes.as_list(),
-            if k.models.is_empty() { "*".into() } else { k.models.join(",") },
+            if k.models.is_empty() {
+                "*".into()
+            } else {
+                k.models.join(",")
+            },
             time(k.expires_at),
             time(Some(k.created_at)),
             time(k.revoked_at),
@@ -174,6 +181,9 @@ async fn revoke(a: RevokeArgs) -> anyhow::Result<()> {
         Err(tracegate_store::StoreError::NotFound) => anyhow::bail!("no key with id {id}"),
         other => other?,
     };
-    println!("revoked {} ({KEY_PREFIX}{}, account {})", key.id, key.prefix, key.account);
+    println!(
+        "revoked {} ({KEY_PREFIX}{}, account {})",
+        key.id, key.prefix, key.account
+    );
     Ok(())
 }

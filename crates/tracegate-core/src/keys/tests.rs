@@ -22,7 +22,13 @@ fn issue_keeps_the_hash_and_prefix_not_the_key() {
     let (key, secret) = VirtualKey::issue(&spec("team-a")).unwrap();
     assert_eq!(key.hash, Some(KeyHash::of(&secret)));
     assert_eq!(key.prefix, secret[3..11]);
-    assert_eq!(key.scopes, Scopes { proxy: true, read: false });
+    assert_eq!(
+        key.scopes,
+        Scopes {
+            proxy: true,
+            read: false
+        }
+    );
     let json = serde_json::to_string(&key).unwrap();
     assert!(!json.contains(&secret[3..]));
     assert!(!json.contains("hash"));
@@ -43,7 +49,10 @@ fn hashes_compare_equal_only_for_the_same_key() {
 fn scopes_expiry_and_globs_are_checked() {
     assert_eq!(
         Scopes::parse("proxy,read").unwrap(),
-        Scopes { proxy: true, read: true }
+        Scopes {
+            proxy: true,
+            read: true
+        }
     );
     assert!(Scopes::parse("admin").is_err());
     let mut s = spec("a");

@@ -63,7 +63,7 @@ pub struct TracesParams {
     pub account: Option<String>,
     /// HTTP status, or several as `200,429`.
     pub status: Option<String>,
-    /// ok, upstream_error, client_error, timeout, cancelled or gateway_error.
+    /// ok, upstream_error, client_error, timeout, cancelled, gateway_error, cache_hit or unauthorized.
     pub outcome: Option<String>,
     /// Started at or after: RFC 3339, YYYY-MM-DD or epoch ms.
     pub from: Option<String>,
@@ -97,7 +97,7 @@ pub struct ExportParams {
     pub account: Option<String>,
     /// HTTP status, or several as `200,429`.
     pub status: Option<String>,
-    /// ok, upstream_error, client_error, timeout, cancelled or gateway_error.
+    /// ok, upstream_error, client_error, timeout, cancelled, gateway_error, cache_hit or unauthorized.
     pub outcome: Option<String>,
     /// Started at or after: RFC 3339, YYYY-MM-DD or epoch ms.
     pub from: Option<String>,

@@ -16,6 +16,7 @@ pub const ROWS: usize = 20;
 fn advice(e: &ErrorCount) -> &'static str {
     match (e.status, e.outcome.as_str()) {
         (Some(429), _) => "429: the provider rate-limits these requests. Spread the load (fewer concurrent clients), ask the provider for a higher limit, and let clients honour retry-after.",
+        (_, "unauthorized") => "unauthorized: the gateway refused a virtual key (unknown, expired or revoked, or none sent with auth = keys). List them with GET /api/v1/traces?outcome=unauthorized; `tracegate keys list` shows each key's state.",
         (Some(401 | 403), _) => "401/403: the provider refuses the credential. Check the key the clients send, or the upstream's `api_key_env`.",
         (Some(500..=599), _) => "5xx: the provider is failing. Check its status page; retry with backoff, or route the models to another upstream.",
         (_, "timeout") => "timeout: no answer within the upstream's `timeout_secs`. The provider hangs or the answers are very long; see the slowest upstreams.",

@@ -105,7 +105,7 @@ fn describe(r: &PrometheusRecorder) {
             SharedString::const_str(help),
         );
     };
-    c(REQUESTS, "Proxied requests by outcome (ok, upstream_error, client_error, timeout, cancelled, gateway_error).");
+    c(REQUESTS, "Proxied requests by outcome (ok, upstream_error, client_error, timeout, cancelled, gateway_error, cache_hit, unauthorized).");
     c(
         TOKENS,
         "Tokens reported by the providers, by type (input, output, cache_read, cache_write).",

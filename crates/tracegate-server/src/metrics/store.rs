@@ -18,8 +18,8 @@ use tracegate_store::analytics::{
 use tracegate_store::health::{ErrorCount, StoreHealth};
 use tracegate_store::search::{SearchPage, SearchQuery};
 use tracegate_store::{
-    AnalyticsStore, HealthStore, KeyStore, SearchStore, StorageStats, Store, StoreError, TraceDetail,
-    TraceStore, TraceSummary,
+    AnalyticsStore, HealthStore, KeyStore, SearchStore, StorageStats, Store, StoreError,
+    TraceDetail, TraceStore, TraceSummary,
 };
 
 use super::Metrics;

@@ -117,7 +117,8 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<VirtualKey> {
         }
     };
     let count = |i: usize| -> rusqlite::Result<Option<u64>> {
-        Ok(r.get::<_, Option<i64>>(i)?.map(|v| u64::try_from(v).unwrap_or(0)))
+        Ok(r.get::<_, Option<i64>>(i)?
+            .map(|v| u64::try_from(v).unwrap_or(0)))
     };
     Ok(VirtualKey {
         id: Uuid::from_slice(&id).map_err(|e| bad(0, Type::Blob, e))?,

@@ -65,9 +65,7 @@ pub async fn authenticate(
         .map_err(|why| ProxyError::unauthorized(why.message()))?;
     stamp(rec, Some(key.account.clone()));
     if !key.scopes.proxy {
-        return Err(ProxyError::forbidden(
-            "the virtual key has no proxy scope",
-        ));
+        return Err(ProxyError::forbidden("the virtual key has no proxy scope"));
     }
     Ok(Some(key))
 }
