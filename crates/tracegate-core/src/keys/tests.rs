@@ -82,3 +82,14 @@ fn revoked_and_expired_keys_are_refused_and_globs_match_models() {
     key.revoked_at = Some(now);
     assert_eq!(key.usable_at(now), Err(KeyRefusal::Revoked));
 }
+
+#[test]
+fn a_spec_body_reads_limits_at_the_top_level_and_refuses_unknown_members() {
+    let s: KeySpec =
+        serde_json::from_str(r#"{"account":"a","rpm":60,"budget_usd_day":2.5}"#).unwrap();
+    assert_eq!(
+        (s.limits.rpm, s.limits.budget_usd_day),
+        (Some(60), Some(2.5))
+    );
+    assert!(serde_json::from_str::<KeySpec>(r#"{"account":"a","bogus":1}"#).is_err());
+}
