@@ -5,9 +5,11 @@
 
 mod feedback;
 pub mod fixtures;
+mod keys;
 mod model_filter;
 
 pub use feedback::feedback_is_kept_shown_and_searched;
+pub use keys::keys_are_created_found_by_hash_listed_and_revoked;
 pub use model_filter::failed_requests_count_under_the_model_asked_for;
 
 use chrono::{DateTime, Duration, Utc};

@@ -174,31 +174,6 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn keys_are_created_found_by_hash_listed_and_revoked() {
-        let store = SqliteStore::open_in_memory().unwrap();
-        let (key, secret) = VirtualKey::issue(&spec()).unwrap();
-        store.create_key(&key).await.unwrap();
-        let found = store.key_by_hash(KeyHash::of(&secret)).await.unwrap();
-        assert_eq!(found.as_ref(), Some(&key));
-        assert!(store
-            .key_by_hash(KeyHash::of("tg-other"))
-            .await
-            .unwrap()
-            .is_none());
-        assert_eq!(store.list_keys().await.unwrap(), vec![key.clone()]);
-        let at = DateTime::from_timestamp_millis(1_700_000_000_000).unwrap();
-        let revoked = store.revoke_key(key.id, at).await.unwrap();
-        assert_eq!(revoked.revoked_at, Some(at));
-        let later = DateTime::from_timestamp_millis(1_800_000_000_000).unwrap();
-        let again = store.revoke_key(key.id, later).await.unwrap();
-        assert_eq!(again.revoked_at, Some(at));
-        assert!(matches!(
-            store.revoke_key(Uuid::now_v7(), at).await,
-            Err(StoreError::NotFound)
-        ));
-    }
-
-    #[tokio::test]
     async fn the_key_itself_is_nowhere_in_the_database_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("keys.db");

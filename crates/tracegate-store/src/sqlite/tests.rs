@@ -52,6 +52,7 @@ conformance_tests!(
     ping_and_stats,
     failed_requests_count_under_the_model_asked_for,
     feedback_is_kept_shown_and_searched,
+    keys_are_created_found_by_hash_listed_and_revoked,
 );
 
 #[tokio::test]
