@@ -90,3 +90,6 @@ fn stamp(rec: &mut Recording, account: Option<String>) {
         t.account = account;
     }
 }
+
+#[cfg(test)]
+mod tests;
