@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
-use std::path::PathBuf;
+use std::path::Path;
 
 use tracegate_core::Trace;
 
@@ -25,7 +25,7 @@ pub struct Read {
 /// in it), at most `max` traces, from one segment. A record that fails its check ends
 /// the segment: it and the rest of that segment are skipped with a warning.
 pub fn read(
-    dir: &PathBuf,
+    dir: &Path,
     ends: &BTreeMap<u64, u64>,
     at: Position,
     max: usize,
