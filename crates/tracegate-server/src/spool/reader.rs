@@ -24,12 +24,7 @@ pub struct Read {
 /// Reads records from `at` in the segments `ends` (sequence number to the bytes readable
 /// in it), at most `max` traces, from one segment. A record that fails its check ends
 /// the segment: it and the rest of that segment are skipped with a warning.
-pub fn read(
-    dir: &Path,
-    ends: &BTreeMap<u64, u64>,
-    at: Position,
-    max: usize,
-) -> io::Result<Read> {
+pub fn read(dir: &Path, ends: &BTreeMap<u64, u64>, at: Position, max: usize) -> io::Result<Read> {
     let mut out = Read::default();
     // The segment `at` points into, or the first after it.
     let Some((&seq, &end)) = ends.range(at.seq..).next() else {
