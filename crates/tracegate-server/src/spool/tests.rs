@@ -19,6 +19,8 @@ use crate::recorder::{QueueLimits, Recorder};
 struct Gate {
     inner: SqliteStore,
     down: AtomicBool,
+    /// Ids in the order the store took them.
+    order: parking_lot::Mutex<Vec<TraceId>>,
 }
 
 impl Gate {
@@ -26,6 +28,7 @@ impl Gate {
         Arc::new(Gate {
             inner: SqliteStore::open(path).unwrap(),
             down: AtomicBool::new(false),
+            order: parking_lot::Mutex::default(),
         })
     }
 }
@@ -39,7 +42,10 @@ impl TraceStore for Gate {
         if self.down.load(Ordering::SeqCst) {
             return Err(StoreError::Unavailable("database is locked".into()));
         }
-        self.inner.insert_batch(traces).await
+        let ids: Vec<_> = traces.iter().map(|t| t.id).collect();
+        self.inner.insert_batch(traces).await?;
+        self.order.lock().extend(ids);
+        Ok(())
     }
     async fn recent(&self, n: u32) -> Result<Vec<TraceSummary>, StoreError> {
         self.inner.recent(n).await
@@ -158,7 +164,13 @@ async fn a_refusing_store_loses_nothing_and_gets_every_trace_in_order_later() {
         (s.written, s.spool_records_pending, s.write_failing_ms),
         (30, 0, 0)
     );
-    let mut want: Vec<_> = sent.iter().map(|t| t.id).collect();
+    let in_order: Vec<_> = sent.iter().map(|t| t.id).collect();
+    assert_eq!(
+        *store.order.lock(),
+        in_order,
+        "applied in the order recorded"
+    );
+    let mut want = in_order;
     want.sort();
     assert_eq!(stored(&store).await, want);
     run.stop().await;
