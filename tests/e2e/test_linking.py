@@ -84,6 +84,8 @@ def test_sdk_retry_after_529_is_a_retry_not_a_turn(
     second_ok = turn(
         retrying_client, history, "Fix it.", stream, {**fail_once, "x-mock-fail-key": secrets.token_hex(8)}
     )
+    # Traces are written asynchronously: wait for the last one before listing them all.
+    link(gateway, second_ok)
     conversation = link(gateway, first_ok)[0]
     traces = [t for t in gateway.traces(limit=50) if t["conversation_id"] == conversation]
     failed = sorted((t for t in traces if t["status"] == 529), key=lambda t: t["id"])

@@ -33,7 +33,7 @@ pub struct Feedback {
     #[schema(value_type = String, format = Uuid)]
     pub trace_id: TraceId,
     /// When it was given, to the millisecond.
-    #[serde(with = "rfc3339_ms")]
+    #[serde(with = "crate::rfc3339_ms")]
     #[schema(value_type = String, format = DateTime)]
     pub created_at: DateTime<Utc>,
     /// Finite, within [`MIN_SCORE`]..=[`MAX_SCORE`].
@@ -195,22 +195,6 @@ fn describe(v: &Value) -> &'static str {
 fn quote(key: &str) -> String {
     let short: String = key.chars().take(64).collect();
     format!("{short:?}")
-}
-
-mod rfc3339_ms {
-    use chrono::{DateTime, SecondsFormat, Utc};
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&t.to_rfc3339_opts(SecondsFormat::Millis, true))
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
-        let s = String::deserialize(d)?;
-        DateTime::parse_from_rfc3339(&s)
-            .map(|t| t.with_timezone(&Utc))
-            .map_err(serde::de::Error::custom)
-    }
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ pub mod conversation;
 pub mod feedback;
 pub mod filter;
 pub mod pricing;
+pub mod rfc3339_ms;
 pub mod sketch;
 pub mod sse;
 pub mod stream;

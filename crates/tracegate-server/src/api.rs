@@ -54,6 +54,23 @@ pub struct ApiState {
     pub diagnostics: crate::diagnostics::Sources,
 }
 
+impl ApiState {
+    /// A state over `store` alone, for router tests: nothing in flight, an analytics cache
+    /// of 100 entries, the response cache and diagnostics' live parts off.
+    #[cfg(test)]
+    pub(crate) fn for_tests(store: Arc<dyn Store>) -> Self {
+        ApiState {
+            diagnostics: crate::diagnostics::Sources::store_only(store.clone()),
+            store,
+            inflight: Inflight::default(),
+            recorder: Arc::default(),
+            stuck_after_ms: 60_000.0,
+            analytics_cache: crate::analytics_cache::AnalyticsCache::new(100),
+            response_cache: Default::default(),
+        }
+    }
+}
+
 /// `/health`, `/ready` and the `/api/v1` routes (behind the host guard, then the admin
 /// token check). Every route is registered with its OpenAPI description, here only.
 pub fn router(state: ApiState, auth: auth::AdminAuth, guard: host_guard::HostGuard) -> Router {

@@ -1,5 +1,6 @@
 //! The proxy: `/v1/...` requests go to the right upstream, the response streams back
-//! unchanged, and a trace of the exchange goes to the recorder.
+//! unchanged, and a trace of the exchange goes to the recorder. The request path is a
+//! sequence of phases, one a file under `proxy/phase/` (order and contract in `phase.rs`).
 
 mod admission;
 mod cache;
@@ -7,6 +8,7 @@ mod classify;
 pub mod headers;
 pub mod origin;
 mod path;
+mod phase;
 mod recording;
 mod request_body;
 mod tee;
@@ -17,18 +19,17 @@ use std::time::Instant;
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use http::HeaderValue;
-use http_body_util::Full;
 use tracegate_core::{Provider, Trace};
 
 use crate::error::ProxyError;
 use crate::response_cache::ResponseCache;
 use crate::upstream::Upstreams;
+use phase::upstream::Sent;
+use phase::Flow;
 pub use recording::RecordSink;
 use recording::Recording;
-use request_body::Peek;
-use tee::TeeBody;
 
 /// What the proxy handler needs.
 #[derive(Debug)]
@@ -53,11 +54,11 @@ pub async fn handle(
     let mut trace = Trace::begin(route.provider, parts.method.as_str(), parts.uri.path());
     trace.client_ip = Some(peer.ip().to_string());
     trace.user_agent = headers::user_agent(&parts.headers);
-    trace.account = headers::account(&parts.headers);
-    let rec = Recording::begin(state.sink.clone(), trace, started);
-    match forward(&state, rec, route, parts, body).await {
-        Ok(resp) => resp,
-        Err((rec, err)) => reject(rec, err, route.provider),
+    let mut rec = Recording::begin(state.sink.clone(), trace, started);
+    match forward(&state, &mut rec, &route, parts, body).await {
+        Ok(Flow::Continue(sent)) => phase::respond::respond(&state, rec, route.provider, sent),
+        Ok(Flow::Answer(answer)) => answer.send(&state, rec),
+        Err(err) => reject(rec, err, route.provider),
     }
 }
 
@@ -79,160 +80,23 @@ fn reject(rec: Recording, err: ProxyError, provider: Provider) -> Response {
     resp
 }
 
-type Rejected = (Recording, ProxyError);
-
+/// The phases in order (see `proxy/phase.rs`). A phase's refusal comes back as the error,
+/// which the caller answers and records with [`reject`]; the recording stays with the
+/// caller until the response body takes it.
 async fn forward(
     state: &ProxyState,
-    mut rec: Recording,
-    route: classify::Route,
+    rec: &mut Recording,
+    route: &classify::Route,
     parts: http::request::Parts,
     body: Body,
-) -> Result<Response, Rejected> {
-    // The recording moves into the response body once the upstream answers; until then
-    // errors hand it back to the caller so the rejection is recorded too.
-    fn fail(rec: Recording, e: ProxyError) -> Rejected {
-        (rec, e)
-    }
-    let provider = route.provider;
-    if let Err(e) = admission::admit(&state.origins, &route, &parts) {
-        return Err(fail(rec, e));
-    }
-    let bytes = match request_body::read_limited(&parts.headers, body, state.max_body_bytes).await {
-        Ok(b) => b,
-        Err(e) => return Err(fail(rec, e)),
+) -> Result<Flow<Sent>, ProxyError> {
+    phase::auth::authenticate(rec, &parts.headers)?;
+    let read = phase::read::read(state, rec, route, &parts, body).await?;
+    phase::limits::check(state, rec, &read)?;
+    let routed = match phase::route::route(state, rec, route, &parts, &read).await? {
+        Flow::Continue(routed) => routed,
+        Flow::Answer(answer) => return Ok(Flow::Answer(answer)),
     };
-    let metadata = headers::metadata(&parts.headers);
-    let peek = if route.json_required {
-        Peek::parse(&bytes)
-    } else {
-        Ok(Peek::lenient(&bytes))
-    };
-    if let Some(t) = rec.trace_mut() {
-        t.request_body = bytes.clone();
-        if let Ok(Some(m)) = &metadata {
-            t.metadata = Some(m.clone());
-        }
-        if let Ok(p) = &peek {
-            t.model_requested = p.model.clone();
-            t.stream = p.is_stream();
-        }
-    }
-    if let Err(m) = metadata {
-        return Err(fail(rec, ProxyError::bad_request(m)));
-    }
-    let peek = match peek {
-        Ok(p) => p,
-        Err(e) => return Err(fail(rec, e)),
-    };
-    let Some(upstream) = state.upstreams.route(provider, peek.model.as_deref()) else {
-        let what = peek
-            .model
-            .as_deref()
-            .map_or_else(String::new, |m| format!(" for model {m:?}"));
-        return Err(fail(
-            rec,
-            ProxyError::no_route(format!("no {provider} upstream is configured{what}")),
-        ));
-    };
-    let lookup = cache::lookup(
-        &state.response_cache,
-        cache::Request {
-            parts: &parts,
-            provider,
-            upstream,
-            account: rec.trace_mut().and_then(|t| t.account.as_deref()),
-            body: &bytes,
-        },
-    )
-    .await;
-    let mut fill = match lookup {
-        Ok(cache::Phase::Off) => None,
-        Ok(cache::Phase::Miss(fill)) => Some(fill),
-        Ok(cache::Phase::Hit(hit)) => {
-            if let Some(t) = rec.trace_mut() {
-                t.upstream = Some(upstream.name.clone());
-            }
-            return Ok(cache::answer(rec, state.sink.prices.table(), &hit));
-        }
-        Err(e) => return Err(fail(rec, e)),
-    };
-    let rewrite = route.chat_completions && peek.is_stream() && !peek.asked_for_usage();
-    let upstream_body = if rewrite {
-        match request_body::with_include_usage(&bytes) {
-            Ok(b) => b,
-            Err(e) => return Err(fail(rec, e)),
-        }
-    } else {
-        bytes
-    };
-    if let Some(t) = rec.trace_mut() {
-        t.upstream = Some(upstream.name.clone());
-    }
-    rec.mark_in_flight();
-
-    let path_and_query = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-    let uri = match format!("{}{}", upstream.base_url, path_and_query).parse::<http::Uri>() {
-        Ok(u) => u,
-        Err(e) => {
-            return Err(fail(
-                rec,
-                ProxyError::bad_request(format!("bad request path: {e}")),
-            ))
-        }
-    };
-    let mut up_req = http::Request::new(Full::new(upstream_body));
-    *up_req.method_mut() = parts.method;
-    *up_req.uri_mut() = uri;
-    *up_req.headers_mut() =
-        headers::upstream_request_headers(parts.headers, provider, upstream.api_key.as_ref());
-
-    let deadline = tokio::time::Instant::from_std(rec.started()) + upstream.timeout;
-    let cut = rec.cut();
-    let started = rec.started();
-    rec.timing().upstream_sending(started);
-    let sent = tokio::select! {
-        r = tokio::time::timeout_at(deadline, upstream.client.request(up_req)) => r,
-        () = cut => return Err(fail(rec, ProxyError::shutting_down())),
-    };
-    let resp = match sent {
-        Ok(Ok(r)) => r,
-        Ok(Err(error)) => {
-            tracing::warn!(%error, upstream = %upstream.name, "upstream request failed");
-            return Err(fail(rec, ProxyError::unreachable(&upstream.name)));
-        }
-        Err(_) => return Err(fail(rec, ProxyError::timeout(&upstream.name))),
-    };
-
-    rec.timing().upstream_answered();
-    let (mut head, incoming) = resp.into_parts();
-    let status = head.status.as_u16();
-    let is_sse = head
-        .headers
-        .get(http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim_start().starts_with("text/event-stream"));
-    let headers_ms = rec.elapsed_ms();
-    if let Some(t) = rec.trace_mut() {
-        t.status = Some(status);
-        if !is_sse {
-            t.ttft_ms = Some(headers_ms);
-        }
-    }
-    headers::client_response_headers(&mut head.headers, &rec.trace_id(), rewrite && is_sse);
-    if let Some(f) = fill.as_mut() {
-        f.response(
-            is_sse,
-            head.headers.get(http::header::CONTENT_TYPE).cloned(),
-        );
-        cache::mark_miss(&mut head.headers);
-    }
-    let sleep = Box::pin(tokio::time::sleep_until(deadline));
-    let mut body = if is_sse {
-        TeeBody::sse(incoming, rec, sleep, provider, status, rewrite)
-    } else {
-        TeeBody::plain(incoming, rec, sleep, provider, status, state.max_body_bytes)
-    }
-    .with_cache_fill(fill);
-    body.response_ready();
-    Ok(Response::from_parts(head, Body::new(body)).into_response())
+    let sent = phase::upstream::send(rec, route, parts, read, routed).await?;
+    Ok(Flow::Continue(sent))
 }

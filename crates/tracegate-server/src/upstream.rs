@@ -1,4 +1,7 @@
-//! Resolved upstreams: their HTTP clients, injected keys and model routing.
+//! Resolved upstreams: their HTTP clients, injected keys and model routing. Requests go
+//! out through [`Upstream::send`] (`upstream/send.rs`).
+
+mod send;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,6 +16,7 @@ use hyper_util::rt::TokioExecutor;
 use tracegate_core::Provider;
 
 use crate::config::{Secret, UpstreamConfig};
+pub use send::Outgoing;
 
 pub type HttpClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
 

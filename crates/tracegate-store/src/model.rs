@@ -12,7 +12,7 @@ pub struct TraceSummary {
     #[schema(value_type = String, format = Uuid)]
     pub id: TraceId,
     /// RFC 3339 with milliseconds, UTC.
-    #[serde(with = "rfc3339_ms")]
+    #[serde(with = "tracegate_core::rfc3339_ms")]
     pub started_at: DateTime<Utc>,
     pub upstream: Option<String>,
     pub provider: Provider,
@@ -152,22 +152,6 @@ pub fn total_tokens(u: &Usage) -> u64 {
 /// Drops sub-millisecond precision: the store keeps epoch milliseconds.
 pub fn truncate_to_ms(t: DateTime<Utc>) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(t.timestamp_millis()).unwrap_or(t)
-}
-
-mod rfc3339_ms {
-    use chrono::{DateTime, SecondsFormat, Utc};
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&t.to_rfc3339_opts(SecondsFormat::Millis, true))
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
-        let s = String::deserialize(d)?;
-        DateTime::parse_from_rfc3339(&s)
-            .map(|t| t.with_timezone(&Utc))
-            .map_err(serde::de::Error::custom)
-    }
 }
 
 #[cfg(test)]

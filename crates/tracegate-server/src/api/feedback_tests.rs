@@ -12,7 +12,6 @@ use tower::ServiceExt;
 use tracegate_core::{Provider, Trace};
 use tracegate_store::{SqliteStore, TraceStore};
 
-use crate::analytics_cache::AnalyticsCache;
 use crate::api::auth::AdminAuth;
 use crate::api::{router, ApiState};
 
@@ -23,15 +22,7 @@ async fn app() -> (Router, String) {
     let id = t.id.to_string();
     store.insert_batch(vec![t]).await.unwrap();
     let store: Arc<dyn tracegate_store::Store> = Arc::new(store);
-    let state = ApiState {
-        diagnostics: crate::diagnostics::Sources::store_only(store.clone()),
-        store,
-        inflight: crate::inflight::Inflight::default(),
-        recorder: Arc::default(),
-        stuck_after_ms: 60_000.0,
-        analytics_cache: AnalyticsCache::new(100),
-        response_cache: Default::default(),
-    };
+    let state = ApiState::for_tests(store);
     (router(state, AdminAuth::new(None), Default::default()), id)
 }
 

@@ -18,7 +18,6 @@ use tracegate_store::export::{ExportQuery, EXPORT_PAGE_SIZE};
 use tracegate_store::search::SearchQuery;
 use tracegate_store::{SqliteStore, Store, TraceStore};
 
-use crate::analytics_cache::AnalyticsCache;
 use crate::api::auth::AdminAuth;
 use crate::api::ApiState;
 
@@ -46,15 +45,7 @@ async fn filled(store: &SqliteStore) -> Vec<String> {
 }
 
 fn router(store: Arc<dyn Store>) -> Router {
-    let state = ApiState {
-        diagnostics: crate::diagnostics::Sources::store_only(store.clone()),
-        store,
-        inflight: crate::inflight::Inflight::default(),
-        recorder: Arc::default(),
-        stuck_after_ms: 60_000.0,
-        analytics_cache: AnalyticsCache::new(100),
-        response_cache: Default::default(),
-    };
+    let state = ApiState::for_tests(store);
     crate::api::router(state, AdminAuth::new(None), Default::default())
 }
 

@@ -14,22 +14,13 @@ use tower::ServiceExt;
 use tracegate_store::search::SUMMARY_FIELDS;
 use tracegate_store::SqliteStore;
 
-use crate::analytics_cache::AnalyticsCache;
 use crate::api::auth::AdminAuth;
 use crate::api::ApiState;
 use crate::config::Secret;
 
 fn router(auth: AdminAuth) -> Router {
     let store: Arc<dyn tracegate_store::Store> = Arc::new(SqliteStore::open_in_memory().unwrap());
-    let state = ApiState {
-        diagnostics: crate::diagnostics::Sources::store_only(store.clone()),
-        store,
-        inflight: crate::inflight::Inflight::default(),
-        recorder: Arc::default(),
-        stuck_after_ms: 60_000.0,
-        analytics_cache: AnalyticsCache::new(100),
-        response_cache: Default::default(),
-    };
+    let state = ApiState::for_tests(store);
     crate::api::router(state, auth, Default::default())
 }
 

@@ -59,13 +59,8 @@ async fn api(n: usize) -> Api {
     let cache = AnalyticsCache::new(100);
     let store: Arc<dyn tracegate_store::Store> = Arc::new(store);
     let state = ApiState {
-        diagnostics: crate::diagnostics::Sources::store_only(store.clone()),
-        store,
-        inflight: crate::inflight::Inflight::default(),
-        recorder: Arc::default(),
-        stuck_after_ms: 60_000.0,
         analytics_cache: cache.clone(),
-        response_cache: Default::default(),
+        ..ApiState::for_tests(store)
     };
     Api {
         router: crate::api::router(state, AdminAuth::new(None), Default::default()),
