@@ -158,7 +158,12 @@ async fn a_refusing_store_loses_nothing_and_gets_every_trace_in_order_later() {
     assert!(s.spool_bytes > 0);
     assert!(s.write_failing_ms > 0, "{s:?}");
     store.down.store(false, Ordering::SeqCst);
-    until(|| stats.written.load(Ordering::Relaxed) == 30).await;
+    // The written count and the pending count are updated one after the other: wait for both.
+    until(|| {
+        stats.written.load(Ordering::Relaxed) == 30
+            && stats.spool_records_pending.load(Ordering::Relaxed) == 0
+    })
+    .await;
     let s = stats.snapshot();
     assert_eq!(
         (s.written, s.spool_records_pending, s.write_failing_ms),
