@@ -16,8 +16,11 @@ from payloads import anthropic_request, openai_request
 
 
 def assert_not_in_db_files(db: Path, keys: list[bytes]) -> None:
-    """Neither a key nor its random part is in the database file or its -wal/-shm files."""
-    files = sorted(p for p in db.parent.iterdir() if p.name.startswith(db.name))
+    """Neither a key nor its random part is in the database file, its -wal/-shm files, or the
+    spool's segments next to it."""
+    files = sorted(
+        p for p in db.parent.rglob("*") if p.is_file() and (p.name.startswith(db.name) or p.parent.name.startswith(db.name))
+    )
     assert db in files, files
     for path in files:
         data = path.read_bytes()

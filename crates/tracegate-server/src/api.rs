@@ -23,6 +23,7 @@ mod feedback_tests;
 #[cfg(test)]
 mod model_filter_tests;
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use axum::extract::State;
@@ -129,14 +130,24 @@ async fn health() -> Json<StatusBody> {
     Json(StatusBody { status: "ok" })
 }
 
-/// Readiness: 200 when the store answers.
+/// Readiness: 200 when the store answers and takes trace writes; 503 when it does not
+/// answer or has refused writes for longer than `ready_write_timeout_secs`.
 #[utoipa::path(get, path = "/ready", tag = "gateway", security(()),
     responses(
         (status = 200, description = "The store answers", body = StatusBody),
-        (status = 503, description = "The store does not answer", body = ErrorBody),
+        (status = 503, description = "The store does not answer or refuses writes", body = ErrorBody),
     ))]
 async fn ready(State(s): State<ApiState>) -> Result<Json<StatusBody>, ApiError> {
     s.store.ping().await?;
+    let limit = s.recorder.ready_write_timeout_ms.load(Ordering::Relaxed);
+    if let Some(failing) = s.recorder.write_failing_for() {
+        if failing.as_millis() > u128::from(limit) {
+            return Err(ApiError::unavailable(format!(
+                "the store has refused trace writes for {} s; traces are kept in the spool",
+                failing.as_secs()
+            )));
+        }
+    }
     Ok(Json(StatusBody { status: "ready" }))
 }
 

@@ -16,6 +16,7 @@ use tracegate_store::{SqliteStore, Store};
 
 use crate::analytics_cache::AnalyticsCache;
 use crate::api::{self, auth::AdminAuth, host_guard::HostGuard, ApiState};
+use crate::config::SpoolDurability;
 use crate::config::{Config, ConfigError};
 use crate::inflight::Inflight;
 use crate::metrics::store::{MeasuredStore, QueryLog};
@@ -24,6 +25,7 @@ use crate::otlp::{OtlpSink, OtlpTarget};
 use crate::proxy::{self, ProxyState, RecordSink};
 use crate::recorder::{QueueLimits, Recorder};
 use crate::response_cache::ResponseCache;
+use crate::spool::SpoolConfig;
 use crate::upstream::Upstreams;
 
 #[derive(Debug, thiserror::Error)]
@@ -84,12 +86,37 @@ impl Gateway {
         } else {
             Metrics::disabled()
         };
-        let mut recorder = Recorder::start_timed(
-            store.clone(),
-            limits,
-            &tracker,
-            writer_stop.clone(),
-            metrics.batch_duration(),
+        let mut recorder = match config.spool_durability {
+            SpoolDurability::Memory => Recorder::start_timed(
+                store.clone(),
+                limits,
+                &tracker,
+                writer_stop.clone(),
+                metrics.batch_duration(),
+            ),
+            SpoolDurability::Interval => {
+                let spool = SpoolConfig {
+                    dir: config.spool_path(),
+                    max_bytes: config.spool_max_bytes,
+                    sync_every: Duration::from_millis(100),
+                };
+                tracing::info!(dir = %spool.dir.display(), "recording through the durable spool");
+                Recorder::start_spooled(
+                    store.clone(),
+                    limits,
+                    &spool,
+                    &tracker,
+                    writer_stop.clone(),
+                    metrics.batch_duration(),
+                )
+                .map_err(|e| {
+                    ConfigError::Invalid(format!("spool_dir {}: {e}", spool.dir.display()))
+                })?
+            }
+        };
+        recorder.stats().ready_write_timeout_ms.store(
+            config.ready_write_timeout_secs.saturating_mul(1000),
+            std::sync::atomic::Ordering::Relaxed,
         );
         if let Some(target) = OtlpTarget::from_config(config).map_err(ConfigError::Invalid)? {
             tracing::info!(url = %target.shown, "exporting traces to OpenTelemetry (OTLP/HTTP)");

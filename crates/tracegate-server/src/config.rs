@@ -102,6 +102,35 @@ pub struct Config {
     pub otlp_protocol: OtlpProtocol,
     /// The built-in alert rules: thresholds and webhooks (the `[alerts]` table).
     pub alerts: AlertsConfig,
+    /// Directory of the durable trace spool; none means `<db>.spool` next to the db.
+    pub spool_dir: Option<PathBuf>,
+    /// `interval` (spool, fsync at least every 100 ms) or `memory` (no spool).
+    pub spool_durability: SpoolDurability,
+    /// Bytes the spool's segment files may hold; past it new traces are lost (counted).
+    pub spool_max_bytes: u64,
+    /// `/ready` answers 503 once the store has refused trace writes this long.
+    pub ready_write_timeout_secs: u64,
+}
+
+/// How finished traces are kept before the store has them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SpoolDurability {
+    /// Appended to the spool on disk, fsynced at least every 100 ms.
+    Interval,
+    /// In memory only: a crash or a store error loses them.
+    Memory,
+}
+
+impl Config {
+    /// Where the spool lives: `spool_dir`, else `<db>.spool` next to the database.
+    pub fn spool_path(&self) -> PathBuf {
+        self.spool_dir.clone().unwrap_or_else(|| {
+            let mut name = self.db.clone().into_os_string();
+            name.push(".spool");
+            PathBuf::from(name)
+        })
+    }
 }
 
 impl Default for Config {
@@ -137,6 +166,10 @@ impl Default for Config {
             otlp_headers: HashMap::new(),
             otlp_protocol: OtlpProtocol::HttpProtobuf,
             alerts: AlertsConfig::default(),
+            spool_dir: None,
+            spool_durability: SpoolDurability::Interval,
+            spool_max_bytes: 1024 * 1024 * 1024,
+            ready_write_timeout_secs: 30,
         }
     }
 }
@@ -185,6 +218,10 @@ impl Config {
         "debug_sql",
         "otlp_endpoint",
         "otlp_protocol",
+        "spool_dir",
+        "spool_durability",
+        "spool_max_bytes",
+        "ready_write_timeout_secs",
     ];
 
     /// `TRACEGATE_*` variables in the environment that are not settings (nor `TRACEGATE_CONFIG`
@@ -239,6 +276,9 @@ impl Config {
             return bad(
                 "record_queue, record_queue_bytes and record_batch must be greater than 0".into(),
             );
+        }
+        if self.spool_max_bytes == 0 {
+            return bad("spool_max_bytes must be greater than 0".into());
         }
         let mut names = std::collections::HashSet::new();
         for (i, u) in self.upstreams.iter().enumerate() {

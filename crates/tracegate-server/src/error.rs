@@ -86,6 +86,16 @@ impl ProxyError {
         }
     }
 
+    /// Something the gateway itself needs (the key store) cannot answer now: 503, retry.
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        ProxyError {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            source: ErrorSource::Internal,
+            message: message.into(),
+            outcome: Outcome::GatewayError,
+        }
+    }
+
     pub fn unreachable(upstream: &str) -> Self {
         ProxyError {
             status: StatusCode::BAD_GATEWAY,
@@ -123,7 +133,8 @@ impl ProxyError {
             (_, 415) => "unsupported_media_type",
             (ErrorSource::Client, _) => "bad_request",
             (_, 504) => "timeout",
-            (_, 503) => "shutting_down",
+            (_, 503) if self.outcome == Outcome::Cancelled => "shutting_down",
+            (_, 503) => "unavailable",
             (ErrorSource::Upstream, _) => "unreachable",
             (ErrorSource::Internal, _) => "internal",
         }

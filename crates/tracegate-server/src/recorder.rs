@@ -36,6 +36,17 @@ pub struct RecorderStats {
     pub unpriced: AtomicU64,
     /// The OpenTelemetry export's own counters (all zero when it is off).
     pub otlp: Arc<OtlpStats>,
+    /// Bytes of the spool's segment files (0 without a spool).
+    pub spool_bytes: AtomicU64,
+    /// Spooled traces not yet applied to the store.
+    pub spool_records_pending: AtomicU64,
+    /// Traces lost because the spool was at its quota.
+    pub spool_lost_quota: AtomicU64,
+    /// When the store began refusing writes, in ms since the Unix epoch; 0 while it
+    /// takes them.
+    pub write_failing_since_ms: AtomicU64,
+    /// `/ready` answers 503 once writes have failed for longer than this (ms).
+    pub ready_write_timeout_ms: AtomicU64,
 }
 
 #[derive(Debug, Serialize, PartialEq, Eq, utoipa::ToSchema)]
@@ -56,6 +67,14 @@ pub struct RecorderSnapshot {
     pub unpriced: u64,
     #[serde(flatten)]
     pub otlp: OtlpSnapshot,
+    /// Bytes of the durable spool's segment files (0 in `memory` mode).
+    pub spool_bytes: u64,
+    /// Spooled traces not yet in the store.
+    pub spool_records_pending: u64,
+    /// Traces lost because the spool was at `spool_max_bytes`.
+    pub spool_lost_quota: u64,
+    /// How long the store has been refusing trace writes, in ms (0 while it takes them).
+    pub write_failing_ms: u64,
 }
 
 impl RecorderStats {
@@ -76,6 +95,39 @@ impl RecorderStats {
                 .unwrap_or(0),
             unpriced: self.unpriced.load(Ordering::Relaxed),
             otlp: self.otlp.snapshot(),
+            spool_bytes: self.spool_bytes.load(Ordering::Relaxed),
+            spool_records_pending: self.spool_records_pending.load(Ordering::Relaxed),
+            spool_lost_quota: self.spool_lost_quota.load(Ordering::Relaxed),
+            write_failing_ms: self.write_failing_for().map_or(0, |d| {
+                u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1)
+            }),
+        }
+    }
+
+    /// Notes that the store took a batch.
+    pub fn write_ok(&self) {
+        self.write_failing_since_ms.store(0, Ordering::Relaxed);
+    }
+
+    /// Notes that the store refused a batch; returns how long it has been refusing.
+    pub fn write_failed(&self) -> std::time::Duration {
+        let now = now_ms();
+        let _ = self.write_failing_since_ms.compare_exchange(
+            0,
+            now,
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+        );
+        self.write_failing_for().unwrap_or_default()
+    }
+
+    /// How long the store has been refusing writes, if it is.
+    pub fn write_failing_for(&self) -> Option<std::time::Duration> {
+        match self.write_failing_since_ms.load(Ordering::Relaxed) {
+            0 => None,
+            since => Some(std::time::Duration::from_millis(
+                now_ms().saturating_sub(since),
+            )),
         }
     }
 
@@ -87,6 +139,12 @@ impl RecorderStats {
         self.total_batch_us.fetch_add(us, Ordering::Relaxed);
         self.timed_batches.fetch_add(1, Ordering::Relaxed);
     }
+}
+
+fn now_ms() -> u64 {
+    u64::try_from(chrono::Utc::now().timestamp_millis())
+        .unwrap_or(0)
+        .max(1)
 }
 
 /// How much the queue between the proxy and the writer may hold.
@@ -192,6 +250,33 @@ impl Recorder {
         }
     }
 
+    /// [`Recorder::start_timed`] with the durable spool between the queue and the store
+    /// (see [`crate::spool`]): opens it (replaying what an earlier run left) and starts
+    /// the spooler and the applier on `tracker`.
+    pub fn start_spooled(
+        store: Arc<dyn TraceStore>,
+        limits: QueueLimits,
+        spool: &crate::spool::SpoolConfig,
+        tracker: &TaskTracker,
+        stop: CancellationToken,
+        batch_seconds: metrics::Histogram,
+    ) -> std::io::Result<Recorder> {
+        let (tx, rx) = mpsc::channel(limits.traces);
+        let stats = Arc::new(RecorderStats::default());
+        let writer = Writer {
+            batch: limits.batch,
+            stats: stats.clone(),
+            batch_seconds,
+        };
+        crate::spool::start(spool, store, rx, writer, tracker, stop)?;
+        Ok(Recorder {
+            tx,
+            max_bytes: limits.bytes,
+            stats,
+            otlp: None,
+        })
+    }
+
     /// Also hands every recorded trace to `sink` (the OpenTelemetry export).
     pub fn with_otlp(mut self, sink: OtlpSink) -> Recorder {
         self.otlp = Some(sink);
@@ -253,10 +338,22 @@ impl Recorder {
 }
 
 /// What the writer task keeps.
-struct Writer {
-    batch: usize,
-    stats: Arc<RecorderStats>,
+pub(crate) struct Writer {
+    pub(crate) batch: usize,
+    pub(crate) stats: Arc<RecorderStats>,
     batch_seconds: metrics::Histogram,
+}
+
+impl Writer {
+    /// Runs one batch write, timing it.
+    pub(crate) async fn timed<T>(&self, write: impl std::future::Future<Output = T>) -> T {
+        let started = std::time::Instant::now();
+        let out = write.await;
+        let elapsed = started.elapsed();
+        self.batch_seconds.record(elapsed.as_secs_f64());
+        self.stats.time_batch(elapsed);
+        out
+    }
 }
 
 async fn write_loop(
@@ -296,18 +393,16 @@ async fn write(store: &dyn TraceStore, buf: &mut Vec<Trace>, w: &Writer) {
     // The batch's bytes count until it is written: the limit bounds the traces waiting
     // and the batch being written together.
     let taken: u64 = traces.iter().map(queued_bytes).sum();
-    let started = std::time::Instant::now();
-    let written = store.insert_batch(traces).await;
-    let elapsed = started.elapsed();
-    w.batch_seconds.record(elapsed.as_secs_f64());
-    stats.time_batch(elapsed);
+    let written = w.timed(store.insert_batch(traces)).await;
     stats.queue_bytes.fetch_sub(taken, Ordering::Relaxed);
     match written {
         Ok(()) => {
             stats.written.fetch_add(n, Ordering::Relaxed);
             stats.batches.fetch_add(1, Ordering::Relaxed);
+            stats.write_ok();
         }
         Err(error) => {
+            stats.write_failed();
             let total = stats.dropped_store_error.fetch_add(n, Ordering::Relaxed) + n;
             tracing::error!(%error, lost = n, lost_total = total, "trace batch could not be written; traces dropped");
         }

@@ -71,6 +71,7 @@ async fn gateway(mock: &str, collector: SocketAddr) -> (Gateway, Arc<dyn Store>)
             UpstreamConfig::new("openai", UpstreamKind::Openai, mock),
         ],
         otlp_endpoint: Some(format!("http://{collector}")),
+        spool_durability: tracegate_server::config::SpoolDurability::Memory,
         ..Config::default()
     };
     config.validate().unwrap();

@@ -15,7 +15,6 @@ pub use model_filter::failed_requests_count_under_the_model_asked_for;
 use chrono::{DateTime, Duration, Utc};
 use tracegate_core::Trace;
 
-use crate::error::StoreError;
 use crate::model::{TraceDetail, TraceSummary};
 use crate::store::TraceStore;
 
@@ -105,31 +104,34 @@ pub async fn recent_order_and_limit(store: &dyn TraceStore) {
     assert!(store.recent(0).await.unwrap().is_empty());
 }
 
-/// A batch is one transaction: a duplicate id fails all of it, with an error.
-pub async fn batch_is_atomic(store: &dyn TraceStore) {
+/// A trace id already stored, or repeated in the batch, is skipped: the rest of the batch
+/// is stored and nothing is stored twice (a replay after a crash is harmless).
+pub async fn duplicate_ids_are_skipped(store: &dyn TraceStore) {
     let traces = fixtures::shapes(epoch());
     let (first, rest) = traces.split_at(2);
 
-    // Duplicate inside the batch: nothing of it is kept.
+    // Repeated inside the batch: stored once.
     let mut batch = first.to_vec();
     batch.push(first[0].clone());
-    let err = store.insert_batch(batch).await.unwrap_err();
-    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
-    assert!(store.recent(100).await.unwrap().is_empty());
-    assert!(store.get(first[1].id).await.unwrap().is_none());
-    assert_eq!(store.stats().await.unwrap().trace_count, 0);
+    store.insert_batch(batch).await.unwrap();
+    assert_eq!(store.stats().await.unwrap().trace_count, 2);
 
-    // Duplicate of an already stored trace: the new ones are not kept either.
-    store.insert_batch(first.to_vec()).await.unwrap();
+    // Already stored, with new ones: the new ones are stored, the old one once.
     let mut batch = rest.to_vec();
     batch.push(first[1].clone());
-    let err = store.insert_batch(batch).await.unwrap_err();
-    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
-    assert_eq!(store.recent(100).await.unwrap().len(), first.len());
-    assert!(store.get(rest[0].id).await.unwrap().is_none());
+    store.insert_batch(batch).await.unwrap();
+    assert_eq!(
+        store.stats().await.unwrap().trace_count,
+        traces.len() as u64
+    );
 
-    // The store still works, and the stored traces are intact.
-    store.insert_batch(rest.to_vec()).await.unwrap();
+    // All of it again: nothing changes.
+    store.insert_batch(traces.clone()).await.unwrap();
+    assert_eq!(
+        store.stats().await.unwrap().trace_count,
+        traces.len() as u64
+    );
+    assert_eq!(store.recent(100).await.unwrap().len(), traces.len());
     for t in &traces {
         assert_stored(store, t).await;
     }

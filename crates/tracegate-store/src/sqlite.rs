@@ -230,7 +230,7 @@ impl TraceStore for SqliteStore {
         let inner = Arc::clone(&self.inner);
         let job = move || {
             let batch = write::prepare(traces, &inner.bounds)?;
-            inner.writer.lock().insert_batch(&batch)
+            inner.writer.lock().insert_batch(&batch, &inner.bounds)
         };
         if late {
             // Behind on a busy machine: compete for the CPU like any thread.

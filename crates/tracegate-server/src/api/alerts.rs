@@ -46,6 +46,7 @@ mod tests {
     async fn the_route_is_behind_the_admin_token() {
         let config = Config {
             admin_token: Some(Secret::new("a-long-enough-admin-token")),
+            spool_durability: crate::config::SpoolDurability::Memory,
             ..Config::default()
         };
         let store = Arc::new(SqliteStore::open_in_memory().unwrap());
@@ -67,6 +68,7 @@ mod tests {
                 enabled: false,
                 ..AlertsConfig::default()
             },
+            spool_durability: crate::config::SpoolDurability::Memory,
             ..Config::default()
         };
         let store = Arc::new(SqliteStore::open_in_memory().unwrap());

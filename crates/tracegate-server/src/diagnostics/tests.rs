@@ -155,6 +155,10 @@ fn live() -> Live {
             avg_batch_us: 1_000,
             unpriced: 0,
             otlp: Default::default(),
+            spool_bytes: 0,
+            spool_records_pending: 0,
+            spool_lost_quota: 0,
+            write_failing_ms: 0,
         },
         queue_limits: QueueLimits {
             traces: 1000,

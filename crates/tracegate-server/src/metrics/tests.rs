@@ -45,6 +45,7 @@ fn config(mock: SocketAddr, models: &[&str]) -> Config {
     openai.models = globs;
     Config {
         upstreams: vec![anthropic, openai],
+        spool_durability: crate::config::SpoolDurability::Memory,
         ..Config::default()
     }
 }

@@ -47,7 +47,7 @@ conformance_tests!(
     round_trip,
     conversation_round_trip,
     recent_order_and_limit,
-    batch_is_atomic,
+    duplicate_ids_are_skipped,
     migrate_is_idempotent,
     ping_and_stats,
     failed_requests_count_under_the_model_asked_for,

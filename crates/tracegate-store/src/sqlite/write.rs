@@ -155,13 +155,25 @@ impl Writer {
         Ok(report)
     }
 
-    /// Writes every trace of the batch in one transaction, or none of them.
-    pub(super) fn insert_batch(&mut self, batch: &Batch) -> Result<(), StoreError> {
+    /// Writes every trace of the batch in one transaction, or none of them. A trace whose
+    /// id is already stored (or repeated in the batch) is skipped, with everything that
+    /// depends on it (rollups, links, full text): a replay stores nothing twice.
+    pub(super) fn insert_batch(
+        &mut self,
+        batch: &Batch,
+        bounds: &bounded::DimensionBounds,
+    ) -> Result<(), StoreError> {
         let mut linker = match self.linker.take() {
             Some(linker) => linker,
             None => StoreLinker::rebuild(&self.conn, self.capacity, self.task_window_ms)?,
         };
-        let written = write(&mut self.conn, &mut linker, &mut self.encoder, batch);
+        let written = write(
+            &mut self.conn,
+            &mut linker,
+            &mut self.encoder,
+            batch,
+            bounds,
+        );
         self.linker = match written {
             Ok(()) => Some(linker),
             // The linker may remember traces that were rolled back.
@@ -178,10 +190,23 @@ fn write(
     linker: &mut StoreLinker,
     enc: &mut Encoder,
     batch: &Batch,
+    bounds: &bounded::DimensionBounds,
 ) -> Result<(), StoreError> {
     let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let fresh = fresh(&tx, &batch.traces)?;
+    let recomputed;
+    let rollups = if fresh.iter().all(|f| *f) {
+        &batch.rollups
+    } else {
+        let mut r = Rollups::default();
+        for (p, _) in batch.traces.iter().zip(&fresh).filter(|(_, f)| **f) {
+            r.add(&p.trace, bounds);
+        }
+        recomputed = r;
+        &recomputed
+    };
     let mut conversations = Conversations::default();
-    for p in &batch.traces {
+    for (p, _) in batch.traces.iter().zip(&fresh).filter(|(_, f)| **f) {
         let linked = p
             .link
             .as_ref()
@@ -202,9 +227,22 @@ fn write(
         fts::insert(&tx, rowid, &p.text)?;
     }
     conversations.flush(&tx)?;
-    batch.rollups.flush(&tx)?;
+    rollups.flush(&tx)?;
     tx.commit()?;
     Ok(())
+}
+
+/// For each trace, whether it is new: its id neither stored nor earlier in the batch.
+fn fresh(tx: &Transaction<'_>, traces: &[Prepared]) -> Result<Vec<bool>, StoreError> {
+    let mut seen = std::collections::HashSet::new();
+    let mut stmt = tx.prepare_cached("SELECT 1 FROM traces WHERE id = ?1")?;
+    traces
+        .iter()
+        .map(|p| {
+            let stored = stmt.exists(params![&p.trace.id.as_bytes()[..]])?;
+            Ok(!stored && seen.insert(p.trace.id))
+        })
+        .collect()
 }
 
 /// Inserts the scalar fields and the link; returns the new rowid.

@@ -51,7 +51,11 @@ async fn call(gateway: &Gateway, method: Method, uri: &str) -> Answer {
 
 async fn gateway() -> Gateway {
     let store = SqliteStore::open_in_memory().unwrap();
-    Gateway::build(&Config::default(), Arc::new(store)).unwrap()
+    let config = Config {
+        spool_durability: crate::config::SpoolDurability::Memory,
+        ..Config::default()
+    };
+    Gateway::build(&config, Arc::new(store)).unwrap()
 }
 
 fn assert_error(a: &Answer, status: StatusCode, kind: &str) {

@@ -59,7 +59,11 @@ pub async fn authenticate(
     let key = keys
         .lookup(secret)
         .await
-        .map_err(|e| ProxyError::internal(format!("virtual keys unavailable: {e}")))?
+        .map_err(|e| {
+            ProxyError::unavailable(format!(
+                "virtual keys cannot be checked right now ({e}); retry"
+            ))
+        })?
         .ok_or_else(|| ProxyError::unauthorized("invalid virtual key"))?;
     key.usable_at(chrono::Utc::now())
         .map_err(|why| ProxyError::unauthorized(why.message()))?;

@@ -3,7 +3,6 @@
 
 use super::sessions::Session;
 use super::*;
-use crate::error::StoreError;
 
 const WHO: Option<&str> = Some("cred:0f0f");
 
@@ -52,7 +51,12 @@ async fn a_failed_batch_changes_no_analytics_and_leaves_no_phantom_link() {
     assert!(before.len() > 40);
 
     // A new conversation, a turn of the stored one and corpus traces, then a
-    // trace id that is already stored.
+    // trace the database refuses (a trigger stands in for a failing write).
+    peek.execute_batch(
+        "CREATE TRIGGER refuse BEFORE INSERT ON traces WHEN NEW.endpoint = '/refused'
+         BEGIN SELECT RAISE(ABORT, 'refused'); END;",
+    )
+    .unwrap();
     let mut fresh = Session::new("hhhh8888");
     fresh.user("Tune the xylophonist scheduler.");
     let new_root = s.anthropic(WHO, fresh.request(), fresh.reply("Done."));
@@ -60,9 +64,12 @@ async fn a_failed_batch_changes_no_analytics_and_leaves_no_phantom_link() {
     let turn = s.anthropic(WHO, main.request(), main.reply("Unused import."));
     let mut failing = vec![s.traces[new_root].clone(), s.traces[turn].clone()];
     failing.extend(corpus.iter().cloned());
-    failing.push(ok_batch[0].clone());
-    let err = store.insert_batch(failing).await.unwrap_err();
-    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    let mut refused = ok_batch[0].clone();
+    refused.id = uuid::Uuid::now_v7();
+    refused.endpoint = "/refused".into();
+    failing.push(refused);
+    assert!(store.insert_batch(failing).await.is_err());
+    peek.execute_batch("DROP TRIGGER refuse").unwrap();
 
     assert_eq!(snapshot(&peek), before);
     let found: i64 = peek
@@ -88,4 +95,35 @@ async fn a_failed_batch_changes_no_analytics_and_leaves_no_phantom_link() {
     let next = links[1].as_ref().unwrap();
     assert_eq!(next.conversation_id, ok_batch[0].id.to_string());
     assert_eq!(next.kind, LinkKind::Turn);
+}
+
+#[tokio::test]
+async fn a_replayed_batch_adds_only_its_new_traces_to_the_analytics() {
+    let corpus = small_corpus(30, 3, 20_000);
+    let (old, new) = corpus.split_at(18);
+
+    // Once: the old traces, then the new ones.
+    let (_d1, once, peek_once) = temp_store();
+    once.insert_batch(old.to_vec()).await.unwrap();
+    once.insert_batch(new.to_vec()).await.unwrap();
+
+    // Replayed: the old traces, then all of them (the old ones again, some twice).
+    let (_d2, replayed, peek_replayed) = temp_store();
+    replayed.insert_batch(old.to_vec()).await.unwrap();
+    let mut again = corpus.clone();
+    again.extend(old[..4].iter().cloned());
+    replayed.insert_batch(again).await.unwrap();
+
+    let expected = snapshot(&peek_once);
+    assert!(expected.len() > 30);
+    assert_eq!(snapshot(&peek_replayed), expected);
+    let fts = |c: &Connection| -> i64 {
+        c.query_row("SELECT COUNT(*) FROM traces_fts", [], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(fts(&peek_replayed), fts(&peek_once));
+    assert_eq!(
+        replayed.stats().await.unwrap().trace_count,
+        corpus.len() as u64
+    );
 }
