@@ -21,6 +21,8 @@ pub mod recorder;
 pub mod response_cache;
 pub mod spool;
 pub mod startup;
+#[cfg(test)]
+mod test_log;
 pub mod upstream;
 
 pub use app::{open_store, serve, Gateway, ServeError};

@@ -66,27 +66,11 @@ pub(crate) fn redact_url(url: &str) -> String {
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
-    use std::io::Write;
-    use std::sync::{Arc, Mutex};
-
     use super::*;
     use crate::config::{Secret, UpstreamKind};
 
-    #[derive(Clone, Default)]
-    struct Buf(Arc<Mutex<Vec<u8>>>);
-
-    impl Write for Buf {
-        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(b);
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
     fn logged(config: &Config) -> String {
-        let buf = Buf::default();
+        let buf = crate::test_log::LogBuf::default();
         let writer = buf.clone();
         let subscriber = tracing_subscriber::fmt()
             .with_ansi(false)
@@ -94,7 +78,7 @@ mod tests {
             .finish();
         let local = SocketAddr::from(([127, 0, 0, 1], 8080));
         tracing::subscriber::with_default(subscriber, || log_startup(config, local));
-        let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        let text = buf.text();
         text
     }
 

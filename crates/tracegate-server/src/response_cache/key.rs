@@ -114,24 +114,12 @@ fn field(h: &mut blake3::Hasher, bytes: &[u8]) {
 pub fn canonical_body(body: &Value, provider: Provider, out: &mut Vec<u8>) {
     let skip_markers = provider == Provider::Anthropic;
     match body {
-        Value::Object(map) => {
-            let mut keys: Vec<&String> = map
-                .iter()
-                .filter(|(k, v)| keyed_member(k, v, skip_markers))
-                .map(|(k, _)| k)
-                .collect();
-            keys.sort_unstable();
-            out.push(b'{');
-            for (i, k) in keys.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                string(k, out);
-                out.push(b':');
-                canonical(&map[k], skip_markers, out);
-            }
-            out.push(b'}');
-        }
+        Value::Object(map) => object(
+            map,
+            |k, v| keyed_member(k, v, skip_markers),
+            skip_markers,
+            out,
+        ),
         other => canonical(other, skip_markers, out),
     }
 }
@@ -162,24 +150,38 @@ fn canonical(v: &Value, skip_markers: bool, out: &mut Vec<u8>) {
             }
             out.push(b']');
         }
-        Value::Object(map) => {
-            let mut keys: Vec<&String> = map
-                .keys()
-                .filter(|k| !(skip_markers && k.as_str() == "cache_control"))
-                .collect();
-            keys.sort_unstable();
-            out.push(b'{');
-            for (i, k) in keys.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                string(k, out);
-                out.push(b':');
-                canonical(&map[k], skip_markers, out);
-            }
-            out.push(b'}');
-        }
+        Value::Object(map) => object(
+            map,
+            |k, _| !(skip_markers && k == "cache_control"),
+            skip_markers,
+            out,
+        ),
     }
+}
+
+/// The members of `map` that `keep` keeps, sorted by name, values canonical.
+fn object(
+    map: &serde_json::Map<String, Value>,
+    keep: impl Fn(&str, &Value) -> bool,
+    skip_markers: bool,
+    out: &mut Vec<u8>,
+) {
+    let mut keys: Vec<&String> = map
+        .iter()
+        .filter(|(k, v)| keep(k, v))
+        .map(|(k, _)| k)
+        .collect();
+    keys.sort_unstable();
+    out.push(b'{');
+    for (i, k) in keys.into_iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        string(k, out);
+        out.push(b':');
+        canonical(&map[k], skip_markers, out);
+    }
+    out.push(b'}');
 }
 
 /// Integral values as integers (`1.0` and `1` are the same parameter), others as serde
