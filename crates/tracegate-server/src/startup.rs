@@ -78,8 +78,7 @@ mod tests {
             .finish();
         let local = SocketAddr::from(([127, 0, 0, 1], 8080));
         tracing::subscriber::with_default(subscriber, || log_startup(config, local));
-        let text = buf.text();
-        text
+        buf.text()
     }
 
     #[test]
