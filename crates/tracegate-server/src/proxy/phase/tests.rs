@@ -89,6 +89,7 @@ fn gateway(store: Arc<SqliteStore>) -> Gateway {
     let config = Config {
         upstreams: vec![openai],
         max_body_bytes: 64,
+        spool_durability: crate::config::SpoolDurability::Memory,
         ..Config::default()
     };
     Gateway::build(&config, store).unwrap()

@@ -27,6 +27,7 @@ fn gateway(store: Arc<SqliteStore>) -> Gateway {
     let config = Config {
         upstreams: vec![openai],
         auth: AuthMode::Keys,
+        spool_durability: crate::config::SpoolDurability::Memory,
         ..Config::default()
     };
     config.validate().unwrap();
