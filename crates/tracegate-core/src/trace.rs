@@ -65,10 +65,15 @@ pub enum Outcome {
     /// The gateway refused the request's credential: a virtual key that is unknown,
     /// expired or revoked, or none where one is required.
     Unauthorized,
+    /// The gateway refused the request because a rate limit or budget was used up (429).
+    RateLimited,
+    /// The gateway shed the request: an upstream's bulkhead was full or its queue wait
+    /// expired, or its circuit was open with no fallback (503).
+    Overloaded,
 }
 
 impl Outcome {
-    pub const ALL: [Outcome; 8] = [
+    pub const ALL: [Outcome; 10] = [
         Outcome::Ok,
         Outcome::UpstreamError,
         Outcome::ClientError,
@@ -77,6 +82,8 @@ impl Outcome {
         Outcome::GatewayError,
         Outcome::CacheHit,
         Outcome::Unauthorized,
+        Outcome::RateLimited,
+        Outcome::Overloaded,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -89,6 +96,8 @@ impl Outcome {
             Outcome::GatewayError => "gateway_error",
             Outcome::CacheHit => "cache_hit",
             Outcome::Unauthorized => "unauthorized",
+            Outcome::RateLimited => "rate_limited",
+            Outcome::Overloaded => "overloaded",
         }
     }
 

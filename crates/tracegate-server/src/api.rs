@@ -14,6 +14,7 @@ mod feedback;
 pub mod host_guard;
 mod keys;
 pub mod openapi;
+pub mod principal;
 pub mod schema;
 mod search;
 mod traces;

@@ -50,12 +50,18 @@ fn digest(s: &str) -> [u8; 32] {
     Sha256::digest(s.as_bytes()).into()
 }
 
-pub async fn require_admin(State(auth): State<AdminAuth>, req: Request, next: Next) -> Response {
+pub async fn require_admin(
+    State(auth): State<AdminAuth>,
+    mut req: Request,
+    next: Next,
+) -> Response {
     let header = req
         .headers()
         .get(http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
     if auth.allows(header) {
+        req.extensions_mut()
+            .insert(super::principal::Principal::Admin);
         next.run(req).await
     } else {
         ApiError::unauthorized().into_response()

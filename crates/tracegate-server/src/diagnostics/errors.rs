@@ -15,6 +15,8 @@ pub const ROWS: usize = 20;
 /// What a status or outcome usually means, and what to do.
 fn advice(e: &ErrorCount) -> &'static str {
     match (e.status, e.outcome.as_str()) {
+        (_, "rate_limited") => "rate_limited: the gateway refused requests over a key's or account's limit or budget. The trace's `error` names the limit; raise it (`tracegate keys`, `[limits]`) or spread the load.",
+        (_, "overloaded") => "overloaded: the gateway shed requests because an upstream's bulkhead was full, its queue wait expired or its circuit was open. See GET /api/v1/upstreams; raise `max_concurrent`/`max_queue`, or add a fallback upstream.",
         (Some(429), _) => "429: the provider rate-limits these requests. Spread the load (fewer concurrent clients), ask the provider for a higher limit, and let clients honour retry-after.",
         (_, "unauthorized") => "unauthorized: the gateway refused a virtual key (unknown, expired or revoked, or none sent with auth = keys). List them with GET /api/v1/traces?outcome=unauthorized; `tracegate keys list` shows each key's state.",
         (Some(401 | 403), _) => "401/403: the provider refuses the credential. Check the key the clients send, or the upstream's `api_key_env`.",
