@@ -110,3 +110,28 @@ def test_a_store_locked_by_another_writer_loses_no_trace(start_gateway: StartGat
     while gw.get("/ready").status_code != 200:
         assert time.monotonic() < deadline, "/ready did not recover"
         time.sleep(0.1)
+
+
+def test_with_sync_durability_every_answered_request_survives_kill_9(start_gateway: StartGateway) -> None:
+    gw = start_gateway(extra='spool_durability = "sync"')
+    answered: list[tuple[float, str]] = []
+    stop = threading.Event()
+    with ThreadPoolExecutor(THREADS) as pool:
+        futures = [pool.submit(_send, gw, answered, stop, TOTAL // THREADS) for _ in range(THREADS)]
+        deadline = time.monotonic() + 60
+        while len(answered) < TOTAL // 2 and time.monotonic() < deadline:
+            time.sleep(0.005)
+        gw.proc.kill()  # SIGKILL: no shutdown, no flush
+        gw.proc.wait(10)
+        stop.set()
+        for f in futures:
+            f.result()
+    assert len(answered) >= TOTAL // 2
+    ids = [i for _, i in answered]
+
+    again = start_gateway(db=gw.db, extra='spool_durability = "sync"')
+    _wait_applied(again)
+    stored = _stored(again, ids)
+    assert stored == set(ids), f"{len(set(ids) - stored)} answered requests lost their trace"
+    listed = [t["id"] for t in again.traces(limit=1000)]
+    assert len(listed) == len(set(listed)), "no trace is stored twice"

@@ -94,11 +94,13 @@ impl Gateway {
                 writer_stop.clone(),
                 metrics.batch_duration(),
             ),
-            SpoolDurability::Interval => {
+            SpoolDurability::Interval | SpoolDurability::Sync => {
                 let spool = SpoolConfig {
                     dir: config.spool_path(),
                     max_bytes: config.spool_max_bytes,
                     sync_every: Duration::from_millis(100),
+                    acks: (config.spool_durability == SpoolDurability::Sync)
+                        .then(|| Arc::new(crate::spool::acks::Acks::default())),
                 };
                 tracing::info!(dir = %spool.dir.display(), "recording through the durable spool");
                 Recorder::start_spooled(

@@ -104,7 +104,8 @@ pub struct Config {
     pub alerts: AlertsConfig,
     /// Directory of the durable trace spool; none means `<db>.spool` next to the db.
     pub spool_dir: Option<PathBuf>,
-    /// `interval` (spool, fsync at least every 100 ms) or `memory` (no spool).
+    /// `interval` (spool, fsync at least every 100 ms), `sync` (fsync before each
+    /// response completes) or `memory` (no spool).
     pub spool_durability: SpoolDurability,
     /// Bytes the spool's segment files may hold; past it new traces are lost (counted).
     pub spool_max_bytes: u64,
@@ -118,6 +119,9 @@ pub struct Config {
 pub enum SpoolDurability {
     /// Appended to the spool on disk, fsynced at least every 100 ms.
     Interval,
+    /// Appended to the spool and fsynced before the response completes: every answered
+    /// request has its trace on disk (requests finishing together share one fsync).
+    Sync,
     /// In memory only: a crash or a store error loses them.
     Memory,
 }

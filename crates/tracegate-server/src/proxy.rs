@@ -6,6 +6,7 @@ mod admission;
 mod cache;
 mod classify;
 pub mod headers;
+mod hold;
 pub mod origin;
 mod path;
 mod phase;
@@ -72,7 +73,7 @@ fn reject(rec: Recording, err: ProxyError, provider: Provider) -> Response {
     let id = rec.trace_id();
     let status = err.status.as_u16();
     let (outcome, message) = (err.outcome, err.message.clone());
-    rec.finish(|t| {
+    let durable = rec.finish(|t| {
         t.status = Some(status);
         t.outcome = outcome;
         t.error = Some(message);
@@ -81,7 +82,7 @@ fn reject(rec: Recording, err: ProxyError, provider: Provider) -> Response {
     if let Ok(v) = HeaderValue::from_str(&id) {
         resp.headers_mut().insert(headers::REQUEST_ID_HEADER, v);
     }
-    resp
+    hold::until_durable(resp, durable)
 }
 
 /// The phases in order (see `proxy/phase.rs`). A phase's refusal comes back as the error,

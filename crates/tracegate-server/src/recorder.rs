@@ -12,6 +12,7 @@ use tracegate_core::Trace;
 use tracegate_store::TraceStore;
 
 use crate::otlp::{OtlpSink, OtlpSnapshot, OtlpStats};
+use crate::spool::acks::Durable;
 
 /// Counters of what happened to traces. Every trace lost is counted here and logged.
 #[derive(Debug, Default)]
@@ -211,6 +212,8 @@ pub struct Recorder {
     stats: Arc<RecorderStats>,
     /// Where finished traces also go as OpenTelemetry spans, if configured.
     otlp: Option<OtlpSink>,
+    /// `sync` durability: each recorded trace's response waits for its fsync.
+    acks: Option<Arc<crate::spool::acks::Acks>>,
 }
 
 impl Recorder {
@@ -247,6 +250,7 @@ impl Recorder {
             max_bytes: limits.bytes,
             stats,
             otlp: None,
+            acks: None,
         }
     }
 
@@ -274,6 +278,7 @@ impl Recorder {
             max_bytes: limits.bytes,
             stats,
             otlp: None,
+            acks: spool.acks.clone(),
         })
     }
 
@@ -284,8 +289,9 @@ impl Recorder {
     }
 
     /// Hands a finished trace to the writer. If the queue is full (in traces or bytes) the
-    /// trace is dropped, counted and logged: the proxy keeps serving.
-    pub fn record(&self, trace: Trace) {
+    /// trace is dropped, counted and logged: the proxy keeps serving. With `sync`
+    /// durability, returns what resolves once the trace is fsynced in the spool.
+    pub fn record(&self, trace: Trace) -> Option<Durable> {
         if let Some(otlp) = &self.otlp {
             otlp.send(&trace);
         }
@@ -300,11 +306,14 @@ impl Recorder {
         if let Err(held) = reserved {
             let n = self.dropped();
             tracing::warn!(trace_id = %trace.id, bytes = size, queue_bytes = held, dropped_total = n, "trace queue over its byte limit; trace dropped");
-            return;
+            return None;
         }
+        let id = trace.id;
+        let durable = self.acks.as_ref().map(|a| a.register(id));
         match self.tx.try_send(trace) {
             Ok(()) => {
                 self.stats.queued.fetch_add(1, Ordering::Relaxed);
+                return durable;
             }
             Err(mpsc::error::TrySendError::Full(t)) => {
                 self.stats.queue_bytes.fetch_sub(size, Ordering::Relaxed);
@@ -317,6 +326,10 @@ impl Recorder {
                 tracing::error!(trace_id = %t.id, dropped_total = n, "trace writer stopped; trace dropped");
             }
         }
+        if let Some(a) = &self.acks {
+            a.forget(&id);
+        }
+        None
     }
 
     /// Counts one trace recorded with usage but no price for its model.

@@ -8,6 +8,7 @@
 //! Two tasks, both on the gateway's tracker: the spooler (queue to disk) and the applier
 //! (disk to store).
 
+pub mod acks;
 mod apply;
 pub mod reader;
 pub mod record;
@@ -37,6 +38,8 @@ pub struct SpoolConfig {
     pub max_bytes: u64,
     /// Appended records are fsynced at least this often.
     pub sync_every: Duration,
+    /// `sync` durability: the traces waited for, each batch holding one fsynced at once.
+    pub acks: Option<Arc<acks::Acks>>,
 }
 
 /// What the spooler and the applier share.
@@ -55,6 +58,8 @@ pub(crate) struct Spool {
     spooler_done: AtomicBool,
     /// Last time a loud warning about the quota was logged.
     quota_logged: Mutex<Option<Instant>>,
+    /// Responses waiting for their trace's fsync (`sync` durability).
+    acks: Option<Arc<acks::Acks>>,
 }
 
 /// How often a repeated condition (quota reached, store failing) is logged.
@@ -141,6 +146,7 @@ fn open(
         wake: Notify::new(),
         spooler_done: AtomicBool::new(false),
         quota_logged: Mutex::new(None),
+        acks: config.acks.clone(),
     };
     Ok((spool, appender, from))
 }
@@ -229,19 +235,27 @@ impl SpoolWriter {
 
 async fn append(spool: &Arc<Spool>, w: SpoolWriter, traces: Vec<Trace>) -> SpoolWriter {
     let s = spool.clone();
-    blocking(move || append_blocking(&s, w, traces))
-        .await
-        .unwrap_or_else(SpoolWriter::lost)
+    blocking(move || {
+        let w = append_blocking(&s, w, &traces);
+        // Resolved whatever happened: a trace lost to the quota or a write error is counted,
+        // and its response is not held for it.
+        if let Some(acks) = &s.acks {
+            acks.resolve(traces.iter().map(|t| &t.id));
+        }
+        w
+    })
+    .await
+    .unwrap_or_else(SpoolWriter::lost)
 }
 
-/// Encodes `traces` (those the quota allows), writes them in one write, fsyncs if due,
-/// and begins a new segment if this one is full.
-fn append_blocking(spool: &Spool, mut w: SpoolWriter, traces: Vec<Trace>) -> SpoolWriter {
+/// Encodes `traces` (those the quota allows), writes them in one write, fsyncs if due
+/// (at once when a response waits for one of them), and begins a new segment if this one is full.
+fn append_blocking(spool: &Spool, mut w: SpoolWriter, traces: &[Trace]) -> SpoolWriter {
     let stats = &spool.stats;
     let held = stats.spool_bytes.load(Ordering::Relaxed);
     let mut buf = Vec::new();
     let (mut kept, mut lost) = (0u64, 0u64);
-    for t in &traces {
+    for t in traces {
         stats
             .queue_bytes
             .fetch_sub(queued_bytes(t), Ordering::Relaxed);
@@ -290,7 +304,11 @@ fn append_blocking(spool: &Spool, mut w: SpoolWriter, traces: Vec<Trace>) -> Spo
     }
     let (seq, len) = (appender.seq, appender.len);
     w.dirty = true;
-    if w.synced.elapsed() >= w.sync_every {
+    let waited = spool
+        .acks
+        .as_ref()
+        .is_some_and(|a| a.any_waiting(traces.iter().map(|t| &t.id)));
+    if waited || w.synced.elapsed() >= w.sync_every {
         w.sync();
     }
     spool.ends.lock().insert(seq, len);

@@ -85,7 +85,7 @@ pub async fn lookup(cache: &ResponseCache, req: Request<'_>) -> Result<Phase, Pr
 pub fn answer(rec: Recording, prices: &PriceTable, hit: &CachedResponse) -> Response {
     let id = rec.trace_id();
     let ms = rec.elapsed_ms();
-    rec.finish(|t| {
+    let durable = rec.finish(|t| {
         t.status = Some(hit.status);
         t.outcome = Outcome::CacheHit;
         t.ttft_ms = Some(ms);
@@ -108,7 +108,7 @@ pub fn answer(rec: Recording, prices: &PriceTable, hit: &CachedResponse) -> Resp
         h.insert(REQUEST_ID_HEADER, v);
     }
     h.insert(CACHE_HEADER, HeaderValue::from_static("hit"));
-    resp
+    super::hold::until_durable(resp, durable)
 }
 
 /// Marks a response that went upstream after a lookup.

@@ -11,6 +11,7 @@ use crate::inflight::Inflight;
 use crate::metrics::{Metrics, RequestTiming};
 use crate::pricing::Pricing;
 use crate::recorder::Recorder;
+use crate::spool::acks::Durable;
 
 /// What a recording needs from the gateway.
 #[derive(Debug)]
@@ -87,8 +88,9 @@ impl Recording {
             .unwrap_or_default()
     }
 
-    /// Applies the last changes and records the trace.
-    pub fn finish(mut self, apply: impl FnOnce(&mut Trace)) {
+    /// Applies the last changes and records the trace. With `sync` durability, returns
+    /// what resolves once the trace is on disk: the response must not complete before.
+    pub fn finish(mut self, apply: impl FnOnce(&mut Trace)) -> Option<Durable> {
         let applying = self.timing.is_on().then(Instant::now);
         if let Some(t) = self.trace.as_deref_mut() {
             apply(t);
@@ -96,13 +98,11 @@ impl Recording {
         if let Some(since) = applying {
             self.timing.add(since.elapsed());
         }
-        self.complete();
+        self.complete()
     }
 
-    fn complete(&mut self) {
-        let Some(mut trace) = self.trace.take() else {
-            return;
-        };
+    fn complete(&mut self) -> Option<Durable> {
+        let mut trace = self.trace.take()?;
         trace.duration_ms = round_to(self.elapsed_ms(), 1e3);
         trace.ttft_ms = trace.ttft_ms.map(|t| round_to(t, 1e3));
         // Figures no request can have are unknown, and so is the cost: a partial price would
@@ -126,7 +126,7 @@ impl Recording {
         if self.sink.access_log {
             crate::access_log::emit(&trace);
         }
-        self.sink.recorder.record(*trace);
+        self.sink.recorder.record(*trace)
     }
 }
 

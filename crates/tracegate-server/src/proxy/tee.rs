@@ -19,6 +19,7 @@ use tracegate_core::{Outcome, Provider, Trace};
 
 use super::cache::CacheFill;
 use super::recording::Recording;
+use crate::spool::acks::Durable;
 use boundary::{timeout_event, EventAligner, Tail};
 
 mod boundary;
@@ -57,6 +58,8 @@ pub struct TeeBody {
     sized: bool,
     /// After a response cache miss: collects the answer and stores it if it ends whole.
     fill: Option<Box<CacheFill>>,
+    /// `sync` durability: the end of the body waits until the trace is on disk.
+    durable: Option<Durable>,
 }
 
 impl TeeBody {
@@ -80,6 +83,7 @@ impl TeeBody {
             out: VecDeque::new(),
             tail: Tail::default(),
             fill: None,
+            durable: None,
         }
     }
 
@@ -205,7 +209,7 @@ impl TeeBody {
             Mode::Plain { buf, truncated, .. } => {
                 let body = std::mem::take(buf).freeze();
                 let truncated = *truncated;
-                rec.finish(|t| {
+                self.durable = rec.finish(|t| {
                     finish_plain(t, provider, status, body, truncated);
                     if let Some(f) = fill {
                         f.finish(status, t);
@@ -230,7 +234,7 @@ impl TeeBody {
                 }
                 let summary = acc.take().map(|a| a.finish());
                 let oversized = parser.oversized_events();
-                rec.finish(|t| {
+                self.durable = rec.finish(|t| {
                     t.outcome = if status >= 400 {
                         Outcome::UpstreamError
                     } else {
@@ -272,7 +276,7 @@ impl TeeBody {
             }
             Mode::Plain { .. } => (None, 0),
         };
-        rec.finish(|t| {
+        self.durable = rec.finish(|t| {
             t.outcome = outcome;
             t.error = Some(error);
             if oversized > 0 {
@@ -375,6 +379,12 @@ impl Body for TeeBody {
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let this = self.get_mut();
         loop {
+            if let Some(d) = this.durable.as_mut() {
+                if Pin::new(d).poll(cx).is_pending() {
+                    return Poll::Pending;
+                }
+                this.durable = None;
+            }
             if let Some(b) = this.out.pop_front() {
                 return this.send(b);
             }
@@ -427,6 +437,11 @@ impl Body for TeeBody {
                             this.finish_end();
                         }
                         if let Some(d) = forward {
+                            if this.durable.is_some() {
+                                // The last bytes wait for the trace's fsync.
+                                this.out.push_back(d);
+                                continue;
+                            }
                             return this.send(d);
                         }
                     }
@@ -437,7 +452,7 @@ impl Body for TeeBody {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.rec.is_none() && self.out.is_empty()
+        self.rec.is_none() && self.out.is_empty() && self.durable.is_none()
     }
 
     fn size_hint(&self) -> SizeHint {

@@ -72,6 +72,7 @@ struct Run {
 
 fn config(dir: &std::path::Path, max_bytes: u64) -> SpoolConfig {
     SpoolConfig {
+        acks: None,
         dir: dir.join("spool"),
         max_bytes,
         sync_every: Duration::from_millis(100),
@@ -309,4 +310,42 @@ fn the_marker_round_trips_and_a_broken_one_reads_as_none() {
     assert_eq!(segment::read_marker(dir.path()), Some(at));
     std::fs::write(dir.path().join("applied"), "7").unwrap();
     assert_eq!(segment::read_marker(dir.path()), None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_sync_durability_a_trace_is_in_the_spool_when_its_response_may_complete() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Gate::new(&dir.path().join("t.db"));
+    store.down.store(true, Ordering::SeqCst);
+    let mut cfg = config(dir.path(), u64::MAX);
+    // An interval no test waits for: only the waiting response can cause the write.
+    cfg.sync_every = Duration::from_secs(3600);
+    cfg.acks = Some(Arc::new(super::acks::Acks::default()));
+    let run = start(store.clone(), &cfg);
+    for (i, t) in traces(5).into_iter().enumerate() {
+        let durable = run
+            .rec
+            .record(t)
+            .expect("sync durability hands out a waiter");
+        tokio::time::timeout(Duration::from_secs(10), durable)
+            .await
+            .expect("resolved once spooled");
+        let ends = segment::list(&cfg.dir).unwrap();
+        let on_disk: u64 = ends
+            .iter()
+            .map(|(&seq, &end)| segment::count_records(&cfg.dir, seq, 0, end).unwrap())
+            .sum();
+        assert_eq!(on_disk, i as u64 + 1, "trace {i} is in a segment file");
+    }
+    store.down.store(false, Ordering::SeqCst);
+    run.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_sync_durability_nothing_waits() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Gate::new(&dir.path().join("t.db"));
+    let run = start(store.clone(), &config(dir.path(), u64::MAX));
+    assert!(run.rec.record(traces(1).remove(0)).is_none());
+    run.stop().await;
 }
