@@ -214,6 +214,8 @@ pub struct Recorder {
     otlp: Option<OtlpSink>,
     /// `sync` durability: each recorded trace's response waits for its fsync.
     acks: Option<Arc<crate::spool::acks::Acks>>,
+    /// Where a summary of each queued trace is published (the live feed), if any.
+    live: Option<Arc<dyn crate::live::LivePublisher>>,
 }
 
 impl Recorder {
@@ -251,6 +253,7 @@ impl Recorder {
             stats,
             otlp: None,
             acks: None,
+            live: None,
         }
     }
 
@@ -279,7 +282,14 @@ impl Recorder {
             stats,
             otlp: None,
             acks: spool.acks.clone(),
+            live: None,
         })
+    }
+
+    /// Also publishes a summary of every trace the queue takes (the live feed).
+    pub fn with_live(mut self, live: Arc<dyn crate::live::LivePublisher>) -> Recorder {
+        self.live = Some(live);
+        self
     }
 
     /// Also hands every recorded trace to `sink` (the OpenTelemetry export).
@@ -310,9 +320,16 @@ impl Recorder {
         }
         let id = trace.id;
         let durable = self.acks.as_ref().map(|a| a.register(id));
+        let published = self
+            .live
+            .as_ref()
+            .map(|live| (live, crate::live::Published::trace(&trace)));
         match self.tx.try_send(trace) {
             Ok(()) => {
                 self.stats.queued.fetch_add(1, Ordering::Relaxed);
+                if let Some((live, event)) = published {
+                    live.publish(event);
+                }
                 return durable;
             }
             Err(mpsc::error::TrySendError::Full(t)) => {
