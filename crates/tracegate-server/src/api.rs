@@ -25,6 +25,8 @@ mod traces;
 mod feedback_tests;
 #[cfg(test)]
 mod model_filter_tests;
+#[cfg(test)]
+mod tenant_tests;
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
