@@ -22,6 +22,8 @@ pub mod session;
 mod traces;
 
 #[cfg(test)]
+mod auth_tests;
+#[cfg(test)]
 mod feedback_tests;
 #[cfg(test)]
 mod model_filter_tests;
