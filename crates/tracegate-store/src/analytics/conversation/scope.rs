@@ -110,3 +110,58 @@ fn collect<'a>(lines: &'a [Vec<TreeNode>], out: &mut Vec<&'a ConversationTrace>)
         collect(&node.forks, out);
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use serde_json::{json, Value};
+
+    use super::*;
+
+    fn node(n: u32, account: &str, forks: Vec<Vec<Value>>) -> Value {
+        json!({
+            "id": format!("0190a000-0000-7000-8000-{n:012}"),
+            "started_at": format!("2026-01-01T00:00:{n:02}Z"),
+            "conversation_id": "0190a000-0000-7000-8000-000000000001",
+            "parent_id": null, "branch": 0, "link_kind": null, "endpoint": "/v1/messages",
+            "account": account, "model": format!("m-{account}"), "outcome": "ok",
+            "status": 200, "duration_ms": 1.0, "ttft_ms": null, "input_tokens": 10,
+            "output_tokens": 1, "cache_read_tokens": null, "cache_write_tokens": null,
+            "cost_usd": 1.0, "forks": forks,
+        })
+    }
+
+    fn tree(owner: &str) -> ConversationTree {
+        let lines = json!([[
+            node(1, "a", vec![]),
+            node(2, "b", vec![vec![node(4, "a", vec![])]]),
+            node(3, "a", vec![]),
+        ]]);
+        serde_json::from_value(json!({
+            "id": "0190a000-0000-7000-8000-000000000001", "account": owner,
+            "first_ts": "2026-01-01T00:00:01Z", "last_ts": "2026-01-01T00:00:04Z",
+            "requests": 4, "branches": 2, "input_tokens": 40, "output_tokens": 4,
+            "cache_read_tokens": 0, "cache_write_tokens": 0, "cost_usd": 4.0,
+            "models": ["m-a", "m-b"],
+            "latest_trace": {"id": "0190a000-0000-7000-8000-000000000004",
+                "started_at": "2026-01-01T00:00:04Z", "model": "m-a", "outcome": "ok", "status": 200},
+            "sub_tasks": [], "trace_count": 4, "tree": lines,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn another_accounts_traces_and_figures_are_taken_out() {
+        assert!(tree("a").only_account("b").is_none(), "b does not own it");
+        let t = tree("a").only_account("a").unwrap();
+        let text = serde_json::to_string(&t).unwrap();
+        assert!(!text.contains("m-b") && !text.contains("\"b\""), "{text}");
+        assert_eq!(t.trace_count, 3);
+        assert_eq!(t.conversation.requests, 3);
+        assert_eq!(t.conversation.input_tokens, 30);
+        assert_eq!(t.conversation.cost_usd, Some(3.0));
+        assert_eq!(t.conversation.models, vec!["m-a".to_owned()]);
+        // The fork under b's trace moved up a level.
+        assert_eq!(t.tree.len(), 2);
+    }
+}
