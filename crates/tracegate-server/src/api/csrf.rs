@@ -34,20 +34,6 @@ pub fn refused(method: &Method, headers: &HeaderMap) -> bool {
     changes_state(method) && !same_origin(headers)
 }
 
-/// Whether a browser says the request comes from another site: `Sec-Fetch-Site` other
-/// than `same-origin` or `none`, or an `Origin` that is not the host. A request without
-/// either (curl, scripts) is not cross-site. Guards the open API on loopback, which has no
-/// credential to forge.
-pub fn cross_site(headers: &HeaderMap) -> bool {
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let fetch_site = header("sec-fetch-site").map(|v| v.trim().to_ascii_lowercase());
-    match fetch_site.as_deref() {
-        Some("same-origin" | "none") => false,
-        Some(_) => true,
-        None => header("origin").is_some() && !same_origin(headers),
-    }
-}
-
 /// The `host[:port]` of an `Origin` value such as `https://gw.example:8080`; `None` for
 /// `null` or anything that is not `scheme://authority`. A default port is dropped, as
 /// browsers drop it from `Host`.
@@ -112,21 +98,6 @@ mod tests {
         assert!(refused(&Method::POST, &cross));
         let site = headers(&[("host", "gw"), ("sec-fetch-site", "same-site")]);
         assert!(refused(&Method::POST, &site));
-    }
-
-    #[test]
-    fn without_a_credential_only_browser_cross_site_requests_are_refused() {
-        assert!(!cross_site(&headers(&[("host", "gw")])));
-        assert!(cross_site(&headers(&[
-            ("host", "gw"),
-            ("origin", "http://evil")
-        ])));
-        assert!(!cross_site(&headers(&[
-            ("host", "gw"),
-            ("origin", "http://gw")
-        ])));
-        assert!(cross_site(&headers(&[("sec-fetch-site", "cross-site")])));
-        assert!(!cross_site(&headers(&[("sec-fetch-site", "none")])));
     }
 
     #[test]
