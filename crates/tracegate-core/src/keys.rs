@@ -45,7 +45,7 @@ impl KeyHash {
 pub struct Scopes {
     /// Call the proxy (`/v1/...`).
     pub proxy: bool,
-    /// Read the analytics API (not enforced yet).
+    /// Read the analytics API, limited to the key's account.
     pub read: bool,
 }
 
