@@ -24,6 +24,7 @@ pub const CACHE_HITS: &str = "tracegate_cache_hits_total";
 pub const CACHE_MISSES: &str = "tracegate_cache_misses_total";
 pub const CACHE_ENTRIES: &str = "tracegate_cache_entries";
 pub const BUILD_INFO: &str = "tracegate_build_info";
+pub const RATE_LIMITED: &str = "tracegate_rate_limited_total";
 
 /// Whole requests, time to first token, upstream latency: up to the 600 s upstream timeout.
 const LATENCY_BUCKETS: &[f64] = &[
@@ -120,6 +121,10 @@ fn describe(r: &PrometheusRecorder) {
         "Store queries slower than slow_query_ms, by class.",
     );
     c(CACHE_HITS, "Answers served from a cache, by cache.");
+    c(
+        RATE_LIMITED,
+        "Requests refused by a rate limit or budget, by limit (rpm, tpm, tokens_per_5h, budget_usd_day, budget_usd_month) and scope (key, account).",
+    );
     c(CACHE_MISSES, "Lookups that missed a cache, by cache.");
     let g = |name: &'static str, unit: Unit, help: &'static str| {
         r.describe_gauge(name.into(), Some(unit), SharedString::const_str(help));
