@@ -60,3 +60,6 @@ pub fn stamp(mut resp: Response, provider: Provider, granted: Granted) -> Respon
     }
     resp
 }
+
+#[cfg(test)]
+mod tests;
