@@ -2,6 +2,7 @@
 
 mod corpus;
 mod load;
+mod policy;
 mod procs;
 mod proxy;
 mod query;
