@@ -98,9 +98,18 @@ impl std::fmt::Debug for MemoryCounters {
 impl MemoryCounters {
     /// Counters for up to `keys` keys and `accounts` accounts.
     pub fn new(keys: u64, accounts: u64) -> Self {
+        // Least recently used out, every new scope in: a scope is never left uncounted
+        // because the map is full (TinyLFU, moka's default, may refuse a new entry).
+        let lru = || moka::policy::EvictionPolicy::lru();
         MemoryCounters {
-            keys: moka::sync::Cache::new(keys),
-            accounts: moka::sync::Cache::new(accounts),
+            keys: moka::sync::Cache::builder()
+                .max_capacity(keys)
+                .eviction_policy(lru())
+                .build(),
+            accounts: moka::sync::Cache::builder()
+                .max_capacity(accounts)
+                .eviction_policy(lru())
+                .build(),
         }
     }
 

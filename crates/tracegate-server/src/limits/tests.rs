@@ -313,10 +313,20 @@ fn per_account_state_is_bounded() {
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
+    assert!(rt.block_on(l.admit(None, Some("steady"), T0)).is_ok());
     for i in 0..5_000 {
         rt.block_on(l.admit(None, Some(&format!("client-{i}")), T0))
             .unwrap();
+        // An account in use keeps its counters through the flood of new ones.
+        if i % 10 == 0 {
+            assert!(
+                rt.block_on(l.admit(None, Some("steady"), T0)).is_err(),
+                "{i}"
+            );
+        }
     }
     let tracked = counters.tracked_accounts();
     assert!((1..=100).contains(&tracked), "{tracked}");
+    // One the flood pushed out starts again from zero.
+    assert!(rt.block_on(l.admit(None, Some("client-0"), T0)).is_ok());
 }
