@@ -157,6 +157,7 @@ impl Gateway {
             response_cache: response_cache.clone(),
             auth: config.auth,
             keys: config.auth.uses_keys().then(|| keys.clone()),
+            limits: crate::limits::Limits::in_memory(&config.limits),
         });
         let diagnostics = crate::diagnostics::Sources {
             store: store.clone(),

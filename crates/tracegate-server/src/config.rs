@@ -4,6 +4,7 @@
 mod alerts;
 mod auth_mode;
 mod error;
+mod limits;
 mod log_format;
 mod otlp;
 mod secret;
@@ -25,6 +26,7 @@ use tracegate_store::WriterPriority;
 pub use alerts::{AlertsConfig, WebhookConfig, WebhookKind};
 pub use auth_mode::AuthMode;
 pub use error::ConfigError;
+pub use limits::{LimitSet, LimitsConfig};
 pub use log_format::LogFormat;
 pub use otlp::OtlpProtocol;
 pub use secret::Secret;
@@ -119,6 +121,8 @@ pub struct Config {
     pub dashboard: bool,
     /// Clients reading `GET /api/v1/live` at once; past it the feed answers 503.
     pub live_max_subscribers: usize,
+    /// Rate limits and budgets for each account (the `[limits]` table).
+    pub limits: LimitsConfig,
 }
 
 /// How finished traces are kept before the store has them.
@@ -184,6 +188,7 @@ impl Default for Config {
             ready_write_timeout_secs: 30,
             dashboard: true,
             live_max_subscribers: 64,
+            limits: LimitsConfig::default(),
         }
     }
 }
@@ -322,6 +327,7 @@ impl Config {
             }
         }
         self.slo.validate().map_err(ConfigError::Invalid)?;
+        self.limits.validate().map_err(ConfigError::Invalid)?;
         if self.auth.uses_keys() {
             if let Some(u) = self
                 .effective_upstreams()
@@ -635,6 +641,38 @@ models = ["gpt-*", "o*"]
         let c = from_toml("[prices.\"my-model\"]\ninput = 1.0\noutput = 2.0\n").unwrap();
         assert_eq!(c.prices["my-model"].output, 2.0);
         assert!(from_toml("[prices.\"m\"]\ninput = -1.0\noutput = 2.0\n").is_err());
+    }
+
+    #[test]
+    fn limits_table_is_read_and_checked() {
+        let d = Config::default().limits;
+        assert_eq!(d.defaults(), LimitSet::default());
+        assert_eq!(d.tracked_accounts, 100_000);
+        let c = from_toml(
+            "[limits]\nrpm = 600\nbudget_usd_day = 5.5\n[limits.accounts.\"team-a\"]\nrpm = 60\ntpm = 10000\n",
+        )
+        .unwrap();
+        assert_eq!(c.limits.rpm, Some(600));
+        let a = c
+            .limits
+            .defaults()
+            .overridden_by(&c.limits.accounts["team-a"]);
+        assert_eq!(
+            (a.rpm, a.tpm, a.budget_usd_day),
+            (Some(60), Some(10_000), Some(5.5))
+        );
+        for (bad, key) in [
+            ("[limits]\nrpm = 0", "limits.rpm"),
+            ("[limits]\nbudget_usd_month = -1", "limits.budget_usd_month"),
+            ("[limits]\ntracked_accounts = 0", "limits.tracked_accounts"),
+            ("[limits.accounts.a]\ntpm = 0", "limits.accounts.\"a\".tpm"),
+            ("[limits.accounts.\" \"]\ntpm = 1", "limits.accounts.\" \""),
+            ("[limits]\nrpn = 1", "rpn"),
+            ("[limits.accounts.a]\nrpm = -1", "rpm"),
+        ] {
+            let err = from_toml(bad).unwrap_err().to_string();
+            assert!(err.contains(key), "{bad}: {err}");
+        }
     }
 
     #[test]

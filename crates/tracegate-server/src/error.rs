@@ -1,6 +1,6 @@
 //! Errors that reach a client, in the format that client expects.
 
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use tracegate_core::{Outcome, Provider};
 
@@ -19,6 +19,11 @@ pub struct ProxyError {
     pub source: ErrorSource,
     pub message: String,
     pub outcome: Outcome,
+    /// Headers the answer carries besides `content-type` (`retry-after` on a 429); boxed
+    /// so the error stays small on the common paths that have none.
+    pub headers: Option<Box<HeaderMap>>,
+    /// On a 429, OpenAI's error `type`: `requests` or `tokens`.
+    pub limit_type: Option<&'static str>,
 }
 
 impl ProxyError {
@@ -28,6 +33,8 @@ impl ProxyError {
             source: ErrorSource::Client,
             message: message.into(),
             outcome: Outcome::ClientError,
+            headers: None,
+            limit_type: None,
         }
     }
 
@@ -37,6 +44,8 @@ impl ProxyError {
             source: ErrorSource::Client,
             message: format!("request body is larger than the gateway's limit of {limit} bytes"),
             outcome: Outcome::ClientError,
+            headers: None,
+            limit_type: None,
         }
     }
 
@@ -46,6 +55,8 @@ impl ProxyError {
             source: ErrorSource::Client,
             message: message.into(),
             outcome: Outcome::ClientError,
+            headers: None,
+            limit_type: None,
         }
     }
 
@@ -56,6 +67,8 @@ impl ProxyError {
             source: ErrorSource::Client,
             message: message.into(),
             outcome: Outcome::Unauthorized,
+            headers: None,
+            limit_type: None,
         }
     }
 
@@ -65,6 +78,8 @@ impl ProxyError {
             source: ErrorSource::Client,
             message: message.into(),
             outcome: Outcome::ClientError,
+            headers: None,
+            limit_type: None,
         }
     }
 
@@ -74,6 +89,8 @@ impl ProxyError {
             source: ErrorSource::Client,
             message: message.into(),
             outcome: Outcome::ClientError,
+            headers: None,
+            limit_type: None,
         }
     }
 
@@ -83,6 +100,8 @@ impl ProxyError {
             source: ErrorSource::Internal,
             message: "the gateway is shutting down; retry the request".into(),
             outcome: Outcome::Cancelled,
+            headers: None,
+            limit_type: None,
         }
     }
 
@@ -93,6 +112,8 @@ impl ProxyError {
             source: ErrorSource::Internal,
             message: message.into(),
             outcome: Outcome::GatewayError,
+            headers: None,
+            limit_type: None,
         }
     }
 
@@ -102,6 +123,8 @@ impl ProxyError {
             source: ErrorSource::Upstream,
             message: format!("upstream {upstream:?} could not be reached"),
             outcome: Outcome::GatewayError,
+            headers: None,
+            limit_type: None,
         }
     }
 
@@ -111,6 +134,8 @@ impl ProxyError {
             source: ErrorSource::Upstream,
             message: format!("upstream {upstream:?} did not answer in time"),
             outcome: Outcome::Timeout,
+            headers: None,
+            limit_type: None,
         }
     }
 
@@ -120,7 +145,34 @@ impl ProxyError {
             source: ErrorSource::Internal,
             message: message.into(),
             outcome: Outcome::GatewayError,
+            headers: None,
+            limit_type: None,
         }
+    }
+
+    /// A rate limit or budget used up: 429 with `retry-after`, and `limit_type` (OpenAI's
+    /// `requests` or `tokens`) in the OpenAI error body.
+    pub fn rate_limited(
+        message: impl Into<String>,
+        limit_type: &'static str,
+        retry_after_secs: u64,
+    ) -> Self {
+        let mut e = ProxyError {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            source: ErrorSource::Client,
+            message: message.into(),
+            outcome: Outcome::RateLimited,
+            headers: None,
+            limit_type: Some(limit_type),
+        };
+        e.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+        e
+    }
+
+    /// The headers the answer will carry, to add to.
+    pub fn headers_mut(&mut self) -> &mut HeaderMap {
+        self.headers.get_or_insert_with(Box::default)
     }
 
     /// A short stable name, for logs and metric labels.
@@ -131,6 +183,7 @@ impl ProxyError {
             (_, 403) => "forbidden",
             (_, 401) => "unauthorized",
             (_, 415) => "unsupported_media_type",
+            (_, 429) => "rate_limited",
             (ErrorSource::Client, _) => "bad_request",
             (_, 504) => "timeout",
             (_, 503) if self.outcome == Outcome::Cancelled => "shutting_down",
@@ -147,14 +200,24 @@ impl ProxyError {
                 "type": "error",
                 "error": { "type": self.anthropic_type(), "message": self.message },
             }),
-            Provider::Openai => serde_json::json!({
-                "error": {
-                    "message": self.message,
-                    "type": self.openai_type(),
-                    "param": null,
-                    "code": null,
-                },
-            }),
+            Provider::Openai => match self.limit_type {
+                Some(limit_type) => serde_json::json!({
+                    "error": {
+                        "message": self.message,
+                        "type": limit_type,
+                        "param": null,
+                        "code": "rate_limit_exceeded",
+                    },
+                }),
+                None => serde_json::json!({
+                    "error": {
+                        "message": self.message,
+                        "type": self.openai_type(),
+                        "param": null,
+                        "code": null,
+                    },
+                }),
+            },
         }
     }
 
@@ -164,6 +227,7 @@ impl ProxyError {
             404 => "not_found_error",
             403 => "permission_error",
             401 => "authentication_error",
+            429 => "rate_limit_error",
             400..=499 => "invalid_request_error",
             504 => "timeout_error",
             _ => "api_error",
@@ -180,6 +244,9 @@ impl ProxyError {
     pub fn into_response_for(self, provider: Provider) -> Response {
         let body = self.body(provider).to_string();
         let mut resp = (self.status, body).into_response();
+        if let Some(headers) = self.headers {
+            resp.headers_mut().extend(*headers);
+        }
         resp.headers_mut().insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
@@ -343,5 +410,23 @@ mod tests {
             e.body(Provider::Anthropic)["error"]["type"],
             "invalid_request_error"
         );
+    }
+
+    #[test]
+    fn rate_limits_are_429s_with_retry_after_in_each_providers_format() {
+        let e = ProxyError::rate_limited("rate limit: x", "tokens", 7);
+        assert_eq!(
+            (e.kind(), e.status.as_u16(), e.outcome),
+            ("rate_limited", 429, Outcome::RateLimited)
+        );
+        let a = e.body(Provider::Anthropic);
+        assert_eq!(a["error"]["type"], "rate_limit_error");
+        let o = e.body(Provider::Openai);
+        assert_eq!(o["error"]["type"], "tokens");
+        assert_eq!(o["error"]["code"], "rate_limit_exceeded");
+        let resp = e.into_response_for(Provider::Openai);
+        assert_eq!(resp.status(), 429);
+        assert_eq!(resp.headers()["retry-after"], "7");
+        assert_eq!(resp.headers()["content-type"], "application/json");
     }
 }

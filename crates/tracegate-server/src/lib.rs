@@ -11,6 +11,7 @@ pub mod diagnostics;
 pub mod error;
 pub mod inflight;
 pub mod keys;
+pub mod limits;
 pub mod listen;
 pub mod live;
 pub mod metrics;

@@ -243,6 +243,17 @@ impl Metrics {
         }
     }
 
+    /// One request refused by a limit of `limit` kind in a `scope` (both from fixed sets).
+    pub fn rate_limited(&self, limit: &'static str, scope: &'static str) {
+        if self.inner.is_some() {
+            self.counter(
+                RATE_LIMITED,
+                vec![Label::new("limit", limit), Label::new("scope", scope)],
+            )
+            .increment(1);
+        }
+    }
+
     /// One store query of `class` that took `took`.
     pub fn store_query(&self, class: &'static str, took: Duration, slow: bool) {
         if self.inner.is_none() {

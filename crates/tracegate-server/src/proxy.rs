@@ -45,6 +45,8 @@ pub struct ProxyState {
     pub auth: crate::config::AuthMode,
     /// The virtual keys, when `auth` uses them.
     pub keys: Option<crate::keys::KeyCache>,
+    /// Rate limits and budgets, and their counters.
+    pub limits: crate::limits::Limits,
 }
 
 /// `ANY /v1/*`: forwards the request and records it.
@@ -61,8 +63,13 @@ pub async fn handle(
     trace.user_agent = headers::user_agent(&parts.headers);
     let mut rec = Recording::begin(state.sink.clone(), trace, started);
     match forward(&state, &mut rec, &route, parts, body).await {
-        Ok(Flow::Continue(sent)) => phase::respond::respond(&state, rec, route.provider, sent),
-        Ok(Flow::Answer(answer)) => answer.send(&state, rec),
+        Ok((Flow::Continue(sent), granted)) => {
+            let resp = phase::respond::respond(&state, rec, route.provider, sent);
+            phase::limits::stamp(resp, route.provider, granted)
+        }
+        Ok((Flow::Answer(answer), granted)) => {
+            phase::limits::stamp(answer.send(&state, rec), route.provider, granted)
+        }
         Err(err) => reject(rec, err, route.provider),
     }
 }
@@ -87,22 +94,23 @@ fn reject(rec: Recording, err: ProxyError, provider: Provider) -> Response {
 
 /// The phases in order (see `proxy/phase.rs`). A phase's refusal comes back as the error,
 /// which the caller answers and records with [`reject`]; the recording stays with the
-/// caller until the response body takes it.
+/// caller until the response body takes it. Besides the flow, where the request's limits
+/// stand, for the response headers.
 async fn forward(
     state: &ProxyState,
     rec: &mut Recording,
     route: &classify::Route,
     parts: http::request::Parts,
     body: Body,
-) -> Result<Flow<Sent>, ProxyError> {
+) -> Result<(Flow<Sent>, phase::limits::Granted), ProxyError> {
     let key = phase::auth::authenticate(state, rec, &parts.headers).await?;
     let read = phase::read::read(state, rec, route, &parts, body).await?;
     phase::auth::authorize_model(key.as_deref(), &read)?;
-    phase::limits::check(state, rec, &read)?;
+    let granted = phase::limits::check(state, rec, key.as_deref()).await?;
     let routed = match phase::route::route(state, rec, route, &parts, &read).await? {
         Flow::Continue(routed) => routed,
-        Flow::Answer(answer) => return Ok(Flow::Answer(answer)),
+        Flow::Answer(answer) => return Ok((Flow::Answer(answer), granted)),
     };
     let sent = phase::upstream::send(rec, route, parts, read, routed).await?;
-    Ok(Flow::Continue(sent))
+    Ok((Flow::Continue(sent), granted))
 }

@@ -3,6 +3,7 @@
 mod corpus;
 mod live;
 mod load;
+mod policy;
 mod procs;
 mod proxy;
 mod query;

@@ -28,6 +28,7 @@ pub const LIVE_SUBSCRIBERS: &str = "tracegate_live_subscribers";
 pub const LIVE_EVENTS_SENT: &str = "tracegate_live_events_sent_total";
 pub const LIVE_LAGGED_SKIPPED: &str = "tracegate_live_lagged_skipped_total";
 pub const LIVE_REFUSED: &str = "tracegate_live_subscribers_refused_total";
+pub const RATE_LIMITED: &str = "tracegate_rate_limited_total";
 
 /// Whole requests, time to first token, upstream latency: up to the 600 s upstream timeout.
 const LATENCY_BUCKETS: &[f64] = &[
@@ -124,6 +125,10 @@ fn describe(r: &PrometheusRecorder) {
         "Store queries slower than slow_query_ms, by class.",
     );
     c(CACHE_HITS, "Answers served from a cache, by cache.");
+    c(
+        RATE_LIMITED,
+        "Requests refused by a rate limit or budget, by limit (rpm, tpm, tokens_per_5h, budget_usd_day, budget_usd_month) and scope (key, account).",
+    );
     c(CACHE_MISSES, "Lookups that missed a cache, by cache.");
     c(
         LIVE_EVENTS_SENT,

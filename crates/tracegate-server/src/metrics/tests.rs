@@ -149,6 +149,14 @@ async fn families_and_label_sets_stay_as_checked_in() {
     let (mock, stop) = mock().await;
     let mut cfg = config(mock, &[]);
     cfg.slow_query_ms = 0; // every query is slow: the slow-query counter shows up too
+                           // One account with rpm = 1, asked twice: the refusal counter shows up too.
+    cfg.limits.accounts.insert(
+        "limited".into(),
+        crate::config::LimitSet {
+            rpm: Some(1),
+            ..Default::default()
+        },
+    );
     let gw = gateway(&cfg);
     let r = &gw.router;
     let msg = |stream: bool| {
@@ -167,6 +175,12 @@ async fn families_and_label_sets_stay_as_checked_in() {
         );
     }
     assert_eq!(send(r, get("/v1/models")).await.0, 200);
+    for want in [200, 429] {
+        let mut req = post("/v1/chat/completions", chat(false));
+        req.headers_mut()
+            .insert("x-tracegate-account", "limited".parse().unwrap());
+        assert_eq!(send(r, req).await.0, want);
+    }
     assert_eq!(
         send(r, post("/v1/messages", serde_json::json!([1])))
             .await

@@ -3,7 +3,7 @@
 //! 1. [`auth`]: who is asking and whether they may (today: the account);
 //! 2. [`read`]: admission of the head (origin, path, content type), the body, its metadata
 //!    and the JSON peek;
-//! 3. [`limits`]: limits and budgets (none yet);
+//! 3. [`limits`]: rate limits and budgets of the key and the account (`crate::limits`);
 //! 4. [`route`]: the upstream for the request, and the response cache lookup;
 //! 5. [`upstream`]: the upstream call, through `Upstream::send`;
 //! 6. [`respond`]: the client's response head and the body that tees the answer;

@@ -38,6 +38,8 @@ pub struct Recording {
     started: Instant,
     sink: Arc<RecordSink>,
     timing: RequestTiming,
+    /// Where the request's usage and cost are counted against its limits (phase 3).
+    charge: Option<crate::limits::Charge>,
 }
 
 impl Recording {
@@ -47,6 +49,7 @@ impl Recording {
             started,
             timing: RequestTiming::new(sink.metrics.is_enabled()),
             sink,
+            charge: None,
         }
     }
 
@@ -55,6 +58,11 @@ impl Recording {
         if let Some(t) = self.trace.as_deref() {
             self.sink.inflight.begin(t.id, self.started, t);
         }
+    }
+
+    /// Counts the request's usage against its limits when it ends.
+    pub fn charge_to(&mut self, charge: crate::limits::Charge) {
+        self.charge = Some(charge);
     }
 
     pub fn started(&self) -> Instant {
@@ -119,6 +127,12 @@ impl Recording {
             match self.sink.prices.cost(model, &trace.usage) {
                 Ok(cost) => trace.cost_usd = cost.map(|c| round_to(c, 1e12)),
                 Err(_) => self.sink.recorder.count_unpriced(),
+            }
+        }
+        // A cache hit cost no provider usage; every other end counts what was reported.
+        if let Some(charge) = self.charge.take() {
+            if trace.outcome != Outcome::CacheHit {
+                charge.spend(&trace.usage, trace.cost_usd);
             }
         }
         self.sink.inflight.end(&trace.id);

@@ -22,6 +22,8 @@ pub struct Shot {
 pub struct LoadResult {
     /// Scheduled start to the last body byte, in ms, for successful requests.
     pub latencies_ms: Vec<f64>,
+    /// Start to the first body frame, in ms (for a stream: its first event), same requests.
+    pub first_byte_ms: Vec<f64>,
     pub errors: u64,
     pub sent: u64,
     pub elapsed: Duration,
@@ -75,9 +77,12 @@ pub async fn open_loop(
     result
 }
 
-fn collect(result: &mut LoadResult, done: Result<Option<f64>, tokio::task::JoinError>) {
+fn collect(result: &mut LoadResult, done: Result<Option<(f64, f64)>, tokio::task::JoinError>) {
     match done {
-        Ok(Some(ms)) => result.latencies_ms.push(ms),
+        Ok(Some((first, ms))) => {
+            result.first_byte_ms.push(first);
+            result.latencies_ms.push(ms);
+        }
         _ => result.errors += 1,
     }
 }
@@ -85,7 +90,7 @@ fn collect(result: &mut LoadResult, done: Result<Option<f64>, tokio::task::JoinE
 /// Latency is measured from when the request task started: the schedule is kept by spawning
 /// each request on time whatever the server does, and timing from the scheduled instant
 /// would add the timer's own granularity (about 1 ms) to every sample.
-async fn one(client: &HttpClient, shot: &Shot) -> Option<f64> {
+async fn one(client: &HttpClient, shot: &Shot) -> Option<(f64, f64)> {
     let started = Instant::now();
     let mut req = http::Request::new(Full::new(shot.body.clone()));
     *req.method_mut() = http::Method::POST;
@@ -95,7 +100,13 @@ async fn one(client: &HttpClient, shot: &Shot) -> Option<f64> {
     }
     let resp = client.request(req).await.ok()?;
     let ok = resp.status().is_success();
-    let body = resp.into_body().collect().await.ok()?;
-    drop(body);
-    ok.then(|| started.elapsed().as_secs_f64() * 1000.0)
+    let ms = |since: Instant| since.elapsed().as_secs_f64() * 1000.0;
+    let mut body = resp.into_body();
+    let mut first = None;
+    while let Some(frame) = body.frame().await {
+        frame.ok()?;
+        first.get_or_insert_with(|| ms(started));
+    }
+    let total = ms(started);
+    ok.then(|| (first.unwrap_or(total), total))
 }

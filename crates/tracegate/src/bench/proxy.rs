@@ -43,11 +43,18 @@ pub struct ProxyBenchArgs {
     /// both (medians of rounds) and their ratio.
     #[arg(long, default_value_t = 0)]
     live_subscribers: usize,
+    /// Also run a gateway with policy on (`auth = "keys"`, a virtual key on every request,
+    /// every limit set high enough never to refuse) and report what it adds to the plain
+    /// gateway's p50, p99 and time to the first byte (with `--stream`, the TTFT).
+    #[arg(long)]
+    compare_policy: bool,
 }
 
 struct Phase {
     p50: f64,
     p99: f64,
+    first50: f64,
+    first99: f64,
     throughput: f64,
     errors: u64,
     n: usize,
@@ -56,9 +63,12 @@ struct Phase {
 
 fn phase(r: &LoadResult) -> Phase {
     let s = Samples::new(r.latencies_ms.clone());
+    let first = Samples::new(r.first_byte_ms.clone());
     Phase {
         p50: s.pct(50.0),
         p99: s.pct(99.0),
+        first50: first.pct(50.0),
+        first99: first.pct(99.0),
         throughput: r.throughput(),
         errors: r.errors,
         n: s.len(),
@@ -141,8 +151,14 @@ pub async fn run(args: ProxyBenchArgs) -> anyhow::Result<()> {
         None
     };
 
+    let policy = if args.compare_policy {
+        Some(super::policy::start(&client, &dir, mock_addr).await?)
+    } else {
+        None
+    };
+
     let body = request_body(args.stream, args.body_kib);
-    let shot = |addr: std::net::SocketAddr| -> anyhow::Result<Arc<Shot>> {
+    let shot_with = |addr: std::net::SocketAddr, key: &str| -> anyhow::Result<Arc<Shot>> {
         Ok(Arc::new(Shot {
             url: format!("http://{addr}/v1/messages").parse()?,
             headers: vec![
@@ -156,15 +172,20 @@ pub async fn run(args: ProxyBenchArgs) -> anyhow::Result<()> {
                 ),
                 (
                     http::HeaderName::from_static("x-api-key"),
-                    http::HeaderValue::from_static("bench-key"),
+                    http::HeaderValue::from_str(key)?,
                 ),
             ],
             body: body.clone(),
         }))
     };
+    let shot = |addr| shot_with(addr, "bench-key");
     let (direct, via) = (shot(mock_addr)?, shot(gw_addr)?);
     let via_bare = match &bare {
         Some((_, addr)) => Some(shot(*addr)?),
+        None => None,
+    };
+    let via_policy = match &policy {
+        Some((_, addr, key)) => Some(shot_with(*addr, key)?),
         None => None,
     };
     let phase_len = Duration::from_secs(args.duration);
@@ -192,6 +213,9 @@ pub async fn run(args: ProxyBenchArgs) -> anyhow::Result<()> {
     if let Some(b) = &via_bare {
         open_loop(&client, b.clone(), args.rate, Duration::from_secs(1), drain).await;
     }
+    if let Some(p) = &via_policy {
+        open_loop(&client, p.clone(), args.rate, Duration::from_secs(1), drain).await;
+    }
 
     println!(
         "{:<6} {:<8} {:>9} {:>9} {:>11} {:>7} {:>8} {:>8}",
@@ -203,6 +227,7 @@ pub async fn run(args: ProxyBenchArgs) -> anyhow::Result<()> {
     let mut with_without = Vec::new();
     let mut with_live = Vec::new();
     let mut live_read = super::live::LiveRead::default();
+    let mut policy_rounds = Vec::new();
     for round in 1..=args.rounds {
         let d = phase(&open_loop(&client, direct.clone(), args.rate, phase_len, drain).await);
         let g = phase(&open_loop(&client, via.clone(), args.rate, phase_len, drain).await);
@@ -234,6 +259,17 @@ pub async fn run(args: ProxyBenchArgs) -> anyhow::Result<()> {
             with_live.push((l.p50, g.p50, l.p99, g.p99));
             errors += l.errors;
         }
+        if let Some(p) = &via_policy {
+            let on = phase(&open_loop(&client, p.clone(), args.rate, phase_len, drain).await);
+            println!(
+                "{round:<6} {:<8} {:>9.3} {:>9.3} {:>11.1} {:>7} {:>8} {:>8}",
+                "policy", on.p50, on.p99, on.throughput, on.errors, on.n, on.sent
+            );
+            policy_rounds.push(super::policy::Round {
+                off: [g.p50, g.p99, g.first50, g.first99],
+                on: [on.p50, on.p99, on.first50, on.first99],
+            });
+        }
         add50.push(g.p50 - d.p50);
         add99.push(g.p99 - d.p99);
         thr.push(g.throughput);
@@ -248,6 +284,9 @@ pub async fn run(args: ProxyBenchArgs) -> anyhow::Result<()> {
         .map(|(_, _, b)| String::from_utf8_lossy(&b).to_string());
     gateway.stop().await?;
     if let Some((p, _)) = bare {
+        p.stop().await?;
+    }
+    if let Some((p, _, _)) = policy {
         p.stop().await?;
     }
     mock.stop().await?;
@@ -267,6 +306,9 @@ pub async fn run(args: ProxyBenchArgs) -> anyhow::Result<()> {
     }
     if !with_live.is_empty() {
         print_live_cost(&with_live, args.live_subscribers, live_read);
+    }
+    if !policy_rounds.is_empty() {
+        super::policy::print_cost(&policy_rounds, args.stream);
     }
     match rss {
         Some(b) => println!("gateway peak RSS: {:.1} MB", b as f64 / 1e6),
