@@ -18,6 +18,7 @@ pub mod principal;
 pub mod schema;
 mod search;
 mod traces;
+mod upstreams;
 
 #[cfg(test)]
 mod feedback_tests;
@@ -56,6 +57,8 @@ pub struct ApiState {
     pub diagnostics: crate::diagnostics::Sources,
     /// The proxy's virtual key cache, told of revocations.
     pub keys: crate::keys::KeyCache,
+    /// The upstreams, whose traffic state `GET /api/v1/upstreams` shows.
+    pub upstreams: crate::upstream::Upstreams,
 }
 
 impl ApiState {
@@ -72,6 +75,7 @@ impl ApiState {
             stuck_after_ms: 60_000.0,
             analytics_cache: crate::analytics_cache::AnalyticsCache::new(100),
             response_cache: Default::default(),
+            upstreams: Default::default(),
         }
     }
 }
@@ -120,6 +124,7 @@ fn api_routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(alerts::list))
         .routes(routes!(keys::list, keys::create))
         .routes(routes!(keys::revoke))
+        .routes(routes!(upstreams::list))
         .merge(search::routes())
         .merge(analytics::routes())
 }

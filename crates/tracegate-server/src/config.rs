@@ -6,6 +6,7 @@ mod auth_mode;
 mod error;
 mod log_format;
 mod otlp;
+mod resilience;
 mod secret;
 mod slo;
 mod switch;
@@ -27,6 +28,7 @@ pub use auth_mode::AuthMode;
 pub use error::ConfigError;
 pub use log_format::LogFormat;
 pub use otlp::OtlpProtocol;
+pub use resilience::{BreakerConfig, BulkheadConfig, RetryBudgetConfig, RetryConfig};
 pub use secret::Secret;
 pub use slo::SloConfig;
 pub use upstream::{UpstreamConfig, UpstreamKind};
@@ -110,6 +112,8 @@ pub struct Config {
     pub spool_max_bytes: u64,
     /// `/ready` answers 503 once the store has refused trace writes this long.
     pub ready_write_timeout_secs: u64,
+    /// How many retries the upstreams' `retry` settings may add, for the whole gateway.
+    pub retry_budget: RetryBudgetConfig,
 }
 
 /// How finished traces are kept before the store has them.
@@ -170,6 +174,7 @@ impl Default for Config {
             spool_durability: SpoolDurability::Interval,
             spool_max_bytes: 1024 * 1024 * 1024,
             ready_write_timeout_secs: 30,
+            retry_budget: RetryBudgetConfig::default(),
         }
     }
 }
@@ -288,6 +293,9 @@ impl Config {
             u.validate()
                 .map_err(|m| ConfigError::Invalid(format!("upstreams[{i}].{m}")))?;
         }
+        upstream::validate_fallbacks(&self.upstreams)
+            .map_err(|(i, m)| ConfigError::Invalid(format!("upstreams[{i}].{m}")))?;
+        self.retry_budget.validate().map_err(ConfigError::Invalid)?;
         web::validate_hosts(&self.allowed_hosts).map_err(ConfigError::Invalid)?;
         web::validate_origins(&self.allowed_origins).map_err(ConfigError::Invalid)?;
         crate::otlp::OtlpTarget::from_config(self).map_err(ConfigError::Invalid)?;

@@ -96,6 +96,17 @@ impl ProxyError {
         }
     }
 
+    /// The gateway shed the request to protect an upstream: its bulkhead was full or its
+    /// circuit open, and no fallback answered. A fast 503 (Anthropic: `overloaded_error`).
+    pub fn overloaded(message: impl Into<String>) -> Self {
+        ProxyError {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            source: ErrorSource::Upstream,
+            message: message.into(),
+            outcome: Outcome::Overloaded,
+        }
+    }
+
     pub fn unreachable(upstream: &str) -> Self {
         ProxyError {
             status: StatusCode::BAD_GATEWAY,
@@ -134,6 +145,7 @@ impl ProxyError {
             (ErrorSource::Client, _) => "bad_request",
             (_, 504) => "timeout",
             (_, 503) if self.outcome == Outcome::Cancelled => "shutting_down",
+            (_, 503) if self.outcome == Outcome::Overloaded => "overloaded",
             (_, 503) => "unavailable",
             (ErrorSource::Upstream, _) => "unreachable",
             (ErrorSource::Internal, _) => "internal",
@@ -166,6 +178,7 @@ impl ProxyError {
             401 => "authentication_error",
             400..=499 => "invalid_request_error",
             504 => "timeout_error",
+            503 if self.outcome == Outcome::Overloaded => "overloaded_error",
             _ => "api_error",
         }
     }

@@ -3,6 +3,8 @@
 use serde::{Deserialize, Serialize};
 use tracegate_core::Provider;
 
+use super::resilience::{BreakerConfig, BulkheadConfig, RetryConfig};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum UpstreamKind {
@@ -41,6 +43,19 @@ pub struct UpstreamConfig {
     /// above 0 excepted); none means the cache is off for this upstream unless a request asks.
     #[serde(default)]
     pub cache_ttl_secs: Option<u64>,
+    /// Upstreams of the same kind tried, in order, when this one's circuit is open, its
+    /// bulkhead sheds the request, or its retries are used up on a retryable failure.
+    #[serde(default)]
+    pub fallbacks: Vec<String>,
+    /// Concurrency limit and queue; none means no limit.
+    #[serde(default)]
+    pub bulkhead: Option<BulkheadConfig>,
+    /// Retries before any byte reached the client; by default none.
+    #[serde(default)]
+    pub retry: RetryConfig,
+    /// Circuit breaker; none means the circuit never opens.
+    #[serde(default)]
+    pub breaker: Option<BreakerConfig>,
 }
 
 fn default_connect_timeout_ms() -> u64 {
@@ -62,6 +77,10 @@ impl UpstreamConfig {
             connect_timeout_ms: default_connect_timeout_ms(),
             timeout_secs: default_timeout_secs(),
             cache_ttl_secs: None,
+            fallbacks: Vec::new(),
+            bulkhead: None,
+            retry: RetryConfig::default(),
+            breaker: None,
         }
     }
 
@@ -111,6 +130,43 @@ impl UpstreamConfig {
                 ));
             }
         }
+        if let Some(b) = &self.bulkhead {
+            b.validate()?;
+        }
+        self.retry.validate()?;
+        if let Some(b) = &self.breaker {
+            b.validate()?;
+        }
         Ok(())
     }
+}
+
+/// Checks every upstream's `fallbacks`: names of other configured upstreams of the same
+/// kind, each once. Returns the offending upstream's index and why.
+pub fn validate_fallbacks(upstreams: &[UpstreamConfig]) -> Result<(), (usize, String)> {
+    for (i, u) in upstreams.iter().enumerate() {
+        for (j, name) in u.fallbacks.iter().enumerate() {
+            let Some(target) = upstreams.iter().find(|o| &o.name == name) else {
+                return Err((i, format!("fallbacks[{j}]: no upstream is named {name:?}")));
+            };
+            if target.name == u.name {
+                return Err((
+                    i,
+                    format!("fallbacks[{j}]: an upstream cannot fall back to itself"),
+                ));
+            }
+            if target.kind != u.kind {
+                return Err((
+                    i,
+                    format!(
+                        "fallbacks[{j}]: {name:?} is of another kind; a fallback must speak the same API"
+                    ),
+                ));
+            }
+            if u.fallbacks[..j].contains(name) {
+                return Err((i, format!("fallbacks[{j}]: {name:?} is listed twice")));
+            }
+        }
+    }
+    Ok(())
 }

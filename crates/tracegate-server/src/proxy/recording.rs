@@ -11,6 +11,7 @@ use crate::inflight::Inflight;
 use crate::metrics::{Metrics, RequestTiming};
 use crate::pricing::Pricing;
 use crate::recorder::Recorder;
+use crate::upstream::bulkhead::Lease;
 
 /// What a recording needs from the gateway.
 #[derive(Debug)]
@@ -37,6 +38,9 @@ pub struct Recording {
     started: Instant,
     sink: Arc<RecordSink>,
     timing: RequestTiming,
+    /// The request's place at its upstream (in flight, bulkhead permit), given up when the
+    /// recording ends: with the response body, streams included.
+    lease: Option<Lease>,
 }
 
 impl Recording {
@@ -46,7 +50,13 @@ impl Recording {
             started,
             timing: RequestTiming::new(sink.metrics.is_enabled()),
             sink,
+            lease: None,
         }
+    }
+
+    /// Holds the request's place at its upstream until the recording ends.
+    pub fn hold(&mut self, lease: Lease) {
+        self.lease = Some(lease);
     }
 
     /// Lists the request among those in flight, once its model and upstream are known.
