@@ -95,7 +95,7 @@ impl Default for RetryBudgetConfig {
         RetryBudgetConfig {
             ratio: 0.2,
             min_per_sec: 1.0,
-            max_tokens: 100.0,
+            max_tokens: 10.0,
         }
     }
 }
