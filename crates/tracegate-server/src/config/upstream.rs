@@ -170,3 +170,74 @@ pub fn validate_fallbacks(upstreams: &[UpstreamConfig]) -> Result<(), (usize, St
     }
     Ok(())
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    fn up(name: &str, kind: UpstreamKind, fallbacks: &[&str]) -> UpstreamConfig {
+        let mut c = UpstreamConfig::new(name, kind, "http://127.0.0.1:1");
+        c.fallbacks = fallbacks.iter().map(|s| s.to_string()).collect();
+        c
+    }
+
+    #[test]
+    fn fallbacks_name_other_upstreams_of_the_same_kind() {
+        use UpstreamKind::{Anthropic, Openai};
+        let ok = [up("a", Anthropic, &["b"]), up("b", Anthropic, &["a"])];
+        assert!(validate_fallbacks(&ok).is_ok());
+        let cases: [(&[UpstreamConfig], &str); 4] = [
+            (&[up("a", Anthropic, &["nope"])], "no upstream is named"),
+            (&[up("a", Anthropic, &["a"])], "itself"),
+            (
+                &[up("a", Anthropic, &["o"]), up("o", Openai, &[])],
+                "same API",
+            ),
+            (
+                &[up("a", Anthropic, &["b", "b"]), up("b", Anthropic, &[])],
+                "twice",
+            ),
+        ];
+        for (configs, want) in cases {
+            let (index, why) = validate_fallbacks(configs).unwrap_err();
+            assert_eq!(index, 0);
+            assert!(why.starts_with("fallbacks["), "{why}");
+            assert!(why.contains(want), "{why}");
+        }
+    }
+
+    #[test]
+    fn traffic_tables_are_read_from_toml() {
+        let c: UpstreamConfig = toml_like(
+            r#"
+            name = "a"
+            kind = "anthropic"
+            base_url = "http://x"
+            fallbacks = ["b"]
+            [bulkhead]
+            max_concurrent = 4
+            [retry]
+            max_attempts = 3
+            [breaker]
+            open_secs = 5
+            "#,
+        );
+        let b = c.bulkhead.clone().unwrap();
+        assert_eq!(
+            (b.max_concurrent, b.max_queue, b.max_queue_wait_ms),
+            (4, 0, 1000)
+        );
+        assert_eq!((c.retry.max_attempts, c.retry.base_backoff_ms), (3, 100));
+        assert_eq!(c.breaker.clone().unwrap().open_secs, 5);
+        assert_eq!(c.breaker.clone().unwrap().consecutive_failures, 5);
+        c.validate().unwrap();
+    }
+
+    fn toml_like(text: &str) -> UpstreamConfig {
+        use figment::providers::{Format, Toml};
+        figment::Figment::from(Toml::string(text))
+            .extract()
+            .unwrap()
+    }
+}
