@@ -62,19 +62,25 @@ impl Upstreams {
     pub async fn send<'u>(
         &'u self,
         primary: &'u Upstream,
-        req: Outgoing<'_>,
+        mut req: Outgoing<'_>,
         deadline: Instant,
         cut: impl Future<Output = ()>,
         attempts: &mut Attempts<'u>,
     ) -> Result<Delivered<'u>, ProxyError> {
         let mut cut = std::pin::pin!(cut);
-        let mut tried = primary.send(&req, deadline, cut.as_mut(), attempts).await;
+        // A request that can only be sent once gives its headers away instead of copying.
+        let once = primary.policy.retry.max_attempts == 1 && primary.fallbacks.is_empty();
+        let mut tried = primary
+            .send(&mut req, !once, deadline, cut.as_mut(), attempts)
+            .await;
         for fallback in primary.fallbacks.iter().filter_map(|&i| self.all.get(i)) {
             if !tried.fall_back || Instant::now() >= deadline {
                 break;
             }
             tracing::info!(upstream = %primary.name, fallback = %fallback.name, "trying the fallback");
-            tried = fallback.send(&req, deadline, cut.as_mut(), attempts).await;
+            tried = fallback
+                .send(&mut req, true, deadline, cut.as_mut(), attempts)
+                .await;
         }
         tried.result
     }
@@ -85,7 +91,8 @@ impl Upstream {
     /// attempts until one answers, a failure is not retryable, or retries run out.
     async fn send<'u, C: Future<Output = ()>>(
         &'u self,
-        req: &Outgoing<'_>,
+        req: &mut Outgoing<'_>,
+        keep: bool,
         deadline: Instant,
         mut cut: Pin<&mut C>,
         attempts: &mut Attempts<'u>,
@@ -113,7 +120,7 @@ impl Upstream {
         loop {
             made += 1;
             let started = StdInstant::now();
-            let result = self.attempt(req, deadline, cut.as_mut()).await;
+            let result = self.attempt(req, keep, deadline, cut.as_mut()).await;
             let (verdict, status, error, asked) = judge(&result, &self.name);
             if let Some(ok) = breaker_result(&result, verdict) {
                 if policy.breaker.record(StdInstant::now(), ok, probe) {
@@ -203,9 +210,11 @@ impl Upstream {
 
     /// One exchange: sends `req` and waits for the response head until `deadline`. A `cut`
     /// that resolves first (shutdown) is a 503; a failed connection a 502; the deadline a 504.
+    /// `keep`: the headers are copied for another attempt, else taken.
     async fn attempt<C: Future<Output = ()>>(
         &self,
-        req: &Outgoing<'_>,
+        req: &mut Outgoing<'_>,
+        keep: bool,
         deadline: Instant,
         cut: Pin<&mut C>,
     ) -> Result<http::Response<Incoming>, ProxyError> {
@@ -215,11 +224,13 @@ impl Upstream {
         let mut up_req = http::Request::new(Full::new(req.body.clone()));
         *up_req.method_mut() = req.method.clone();
         *up_req.uri_mut() = uri;
-        *up_req.headers_mut() = headers::upstream_request_headers(
-            req.headers.clone(),
-            self.provider,
-            self.api_key.as_ref(),
-        );
+        let client_headers = if keep {
+            req.headers.clone()
+        } else {
+            std::mem::take(&mut req.headers)
+        };
+        *up_req.headers_mut() =
+            headers::upstream_request_headers(client_headers, self.provider, self.api_key.as_ref());
         let sent = tokio::select! {
             r = tokio::time::timeout_at(deadline, self.client.request(up_req)) => r,
             () = cut => return Err(ProxyError::shutting_down()),
