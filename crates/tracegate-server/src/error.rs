@@ -357,4 +357,21 @@ mod tests {
             "invalid_request_error"
         );
     }
+
+    #[test]
+    fn overloaded_is_a_503_in_each_providers_format() {
+        let e = ProxyError::overloaded("upstream \"a\" is overloaded (circuit open)");
+        assert_eq!(
+            (e.kind(), e.status.as_u16(), e.outcome),
+            ("overloaded", 503, Outcome::Overloaded)
+        );
+        let a = e.body(Provider::Anthropic);
+        assert_eq!(a["error"]["type"], "overloaded_error");
+        assert!(a["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("circuit open"));
+        assert_eq!(e.body(Provider::Openai)["error"]["type"], "server_error");
+        assert_eq!(ProxyError::shutting_down().kind(), "shutting_down");
+    }
 }
