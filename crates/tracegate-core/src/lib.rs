@@ -2,8 +2,10 @@
 //! and how provider streams are parsed and reassembled. No HTTP server, no SQL.
 
 pub mod account;
+pub mod attempt;
 pub mod trace;
 
+pub use attempt::Attempt;
 pub use trace::{Outcome, Provider, Trace, TraceId, Usage};
 pub mod conversation;
 pub mod feedback;

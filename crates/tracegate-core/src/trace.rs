@@ -5,6 +5,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::attempt::Attempt;
+
 /// A trace id: a UUIDv7, so ids sort by creation time.
 pub type TraceId = Uuid;
 
@@ -185,6 +187,9 @@ pub struct Trace {
     pub user_agent: Option<String>,
     /// A JSON object from the `X-Tracegate-Metadata` header.
     pub metadata: Option<serde_json::Value>,
+    /// Every try at an upstream when there was more than one (retries, fallbacks, a
+    /// refusal by an upstream's circuit or bulkhead); empty for a single plain attempt.
+    pub attempts: Vec<Attempt>,
     pub request_body: Bytes,
     pub response_body: Bytes,
 }
@@ -218,6 +223,7 @@ impl Trace {
             client_ip: None,
             user_agent: None,
             metadata: None,
+            attempts: Vec::new(),
             request_body: Bytes::new(),
             response_body: Bytes::new(),
         }

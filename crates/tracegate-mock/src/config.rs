@@ -29,6 +29,12 @@ pub const HEADER_RETRY_AFTER: &str = "x-mock-retry-after";
 pub const HEADER_FAIL_FIRST: &str = "x-mock-fail-first";
 /// Header naming the requests [`HEADER_FAIL_FIRST`] counts together (absent: one shared key).
 pub const HEADER_FAIL_KEY: &str = "x-mock-fail-key";
+/// Header making that fraction (0..1) of requests fail, with `x-mock-status` (else the
+/// configured error status): a provider with an error rate.
+pub const HEADER_ERROR_RATE: &str = "x-mock-error-rate";
+/// Header closing a stream's connection after that many events, without the stream's end:
+/// a connection dropped mid-stream.
+pub const HEADER_ABORT_AFTER: &str = "x-mock-abort-after";
 /// Header whose JSON object's members are written over the answer's `usage` object (in a
 /// stream: the last usage an Anthropic `message_delta` or OpenAI usage chunk reports), to
 /// play a provider that reports odd usage: `{"output_tokens": 18446744073709551615}`.
@@ -86,6 +92,9 @@ pub(crate) struct RequestParams {
     /// With `forced_status`: only the first `n` requests of this key fail.
     pub fail_first: Option<(String, u64)>,
     pub error_after: Option<u32>,
+    /// With `x-mock-error-rate`: the fraction of requests that fail.
+    pub error_rate: Option<f64>,
+    pub abort_after: Option<u32>,
     pub retry_after_secs: u64,
     pub tool_use: Option<crate::tool_use::ToolUse>,
     pub usage_override: Option<serde_json::Map<String, serde_json::Value>>,
@@ -112,6 +121,13 @@ impl RequestParams {
                 (key.unwrap_or("").chars().take(128).collect(), n)
             }),
             error_after: header_u64(headers, HEADER_ERROR_AFTER)
+                .map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
+            error_rate: headers
+                .get(HEADER_ERROR_RATE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|s| s.trim().parse::<f64>().ok())
+                .filter(|r| r.is_finite()),
+            abort_after: header_u64(headers, HEADER_ABORT_AFTER)
                 .map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
             retry_after_secs: header_u64(headers, HEADER_RETRY_AFTER).unwrap_or(1),
             tool_use: crate::tool_use::ToolUse::from_headers(headers),
@@ -206,6 +222,8 @@ mod tests {
             (HEADER_LATENCY_MS, "999999999"),
             (HEADER_ERROR_AFTER, "3"),
             (HEADER_INTER_TOKEN_MS, "not a number"),
+            (HEADER_ERROR_RATE, "0.25"),
+            (HEADER_ABORT_AFTER, "4"),
         ]);
         let params = RequestParams::new(&MockConfig::default(), &h);
         assert_eq!(
@@ -217,6 +235,8 @@ mod tests {
         assert_eq!(params.latency, Duration::from_millis(MAX_DELAY_MS));
         assert_eq!(params.inter_token, Duration::ZERO);
         assert_eq!(params.error_after, Some(3));
+        assert_eq!(params.error_rate, Some(0.25));
+        assert_eq!(params.abort_after, Some(4));
     }
 
     #[test]

@@ -10,7 +10,11 @@
 //! `x-mock-latency-ms`, `x-mock-error-after`, `x-mock-retry-after`,
 //! `x-mock-fail-first: N` (with `x-mock-status`: only the first N requests carrying the
 //! same `x-mock-fail-key` fail, so an SDK's retry succeeds) and
-//! `x-mock-usage-override` (a JSON object written over the answer's `usage`); and
+//! `x-mock-usage-override` (a JSON object written over the answer's `usage`),
+//! `x-mock-error-rate: 0.3` (that fraction of requests fail, with `x-mock-status` or the
+//! configured error status; 529 is Anthropic's `overloaded_error`),
+//! `x-mock-abort-after: N` (a stream's connection closes after N events, without its end);
+//! and
 //! `x-mock-tool-use: {"name":"Task","input":{"prompt":"..."}}` ends the answer with that tool
 //! call (an Anthropic `tool_use` block, OpenAI `tool_calls`), streamed or not.
 //! Every logged response carries `x-mock-response-id`; `GET /_mock/responses/{id}`

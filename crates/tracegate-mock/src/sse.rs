@@ -1,6 +1,5 @@
 //! Server-sent event streams: a channel-fed body, a paced sender and event encoding.
 
-use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -37,9 +36,20 @@ impl EventSink {
     }
 }
 
+/// The body was cut on purpose (`x-mock-abort-after`): the connection closes without the
+/// body's end, as when a provider's connection drops mid-stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("stream aborted by x-mock-abort-after")]
+pub(crate) struct Aborted;
+
 /// A body whose chunks are produced by `generate` on its own task, written as they come.
-/// The generator ends when the client disconnects (its next send fails).
-pub(crate) fn channel_body<F, Fut>(guard: StreamGuard, generate: F) -> Body
+/// The generator ends when the client disconnects (its next send fails). With
+/// `abort_after`, the body fails after that many chunks, which closes the connection.
+pub(crate) fn channel_body<F, Fut>(
+    guard: StreamGuard,
+    abort_after: Option<u32>,
+    generate: F,
+) -> Body
 where
     F: FnOnce(EventSink) -> Fut,
     Fut: Future<Output = Result<(), Disconnected>> + Send + 'static,
@@ -52,25 +62,35 @@ where
             tracing::debug!("mock stream stopped: client disconnected");
         }
     });
-    Body::new(ChannelBody { rx })
+    Body::new(ChannelBody {
+        rx,
+        left: abort_after,
+    })
 }
 
 /// Receiving half of a stream body.
 struct ChannelBody {
     rx: mpsc::Receiver<Bytes>,
+    /// Chunks still to pass before the body fails, if it is to.
+    left: Option<u32>,
 }
 
 impl http_body::Body for ChannelBody {
     type Data = Bytes;
-    type Error = Infallible;
+    type Error = Aborted;
 
     fn poll_frame(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        self.rx
-            .poll_recv(cx)
-            .map(|chunk| chunk.map(|data| Ok(Frame::data(data))))
+    ) -> Poll<Option<Result<Frame<Bytes>, Aborted>>> {
+        if self.left == Some(0) {
+            return Poll::Ready(Some(Err(Aborted)));
+        }
+        let polled = self.rx.poll_recv(cx);
+        if let (Poll::Ready(Some(_)), Some(n)) = (&polled, self.left.as_mut()) {
+            *n -= 1;
+        }
+        polled.map(|chunk| chunk.map(|data| Ok(Frame::data(data))))
     }
 }
 

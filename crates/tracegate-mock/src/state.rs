@@ -64,6 +64,13 @@ impl Shared {
     /// The error status a generation request must be answered with, if any:
     /// a forced status, else an injected one with probability `error_rate`.
     pub fn pick_error(&self, params: &RequestParams) -> Option<StatusCode> {
+        if let Some(rate) = params.error_rate {
+            return self.ids.chance(rate).then(|| {
+                params
+                    .forced_status
+                    .unwrap_or_else(|| self.cfg.injected_status())
+            });
+        }
         let forced = params.forced_status.filter(|_| match &params.fail_first {
             Some((key, n)) => self.attempt(key) <= *n,
             None => true,

@@ -21,6 +21,7 @@ pub mod schema;
 mod search;
 pub mod session;
 mod traces;
+mod upstreams;
 
 #[cfg(test)]
 mod auth_tests;
@@ -67,6 +68,8 @@ pub struct ApiState {
     pub keys: crate::keys::KeyCache,
     /// The live feed `GET /api/v1/live` subscribes to.
     pub live: crate::live::LiveFeed,
+    /// The upstreams, whose traffic state `GET /api/v1/upstreams` shows.
+    pub upstreams: crate::upstream::Upstreams,
 }
 
 impl ApiState {
@@ -84,6 +87,7 @@ impl ApiState {
             analytics_cache: crate::analytics_cache::AnalyticsCache::new(100),
             response_cache: Default::default(),
             live: crate::live::LiveFeed::new(8),
+            upstreams: Default::default(),
         }
     }
 }
@@ -142,6 +146,7 @@ fn api_routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(keys::list, keys::create))
         .routes(routes!(keys::revoke))
         .routes(routes!(live::live))
+        .routes(routes!(upstreams::list))
         .merge(search::routes())
         .merge(analytics::routes())
 }

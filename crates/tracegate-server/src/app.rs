@@ -70,12 +70,14 @@ pub struct Gateway {
     writer_stop: CancellationToken,
     /// Stops the alert evaluator and its webhook sender.
     alerts_stop: CancellationToken,
+    upstreams: Upstreams,
 }
 
 impl Gateway {
     /// Wires the proxy, the recorder and the API over `store`.
     pub fn build(config: &Config, store: Arc<dyn Store>) -> Result<Gateway, ServeError> {
-        let upstreams = Upstreams::build(&config.effective_upstreams())?;
+        let upstreams =
+            Upstreams::with_budget(&config.effective_upstreams(), config.retry_budget.clone())?;
         let tracker = TaskTracker::new();
         let writer_stop = CancellationToken::new();
         let limits = QueueLimits {
@@ -147,7 +149,7 @@ impl Gateway {
         let response_cache = ResponseCache::in_memory(config.response_cache_bytes);
         let keys = crate::keys::KeyCache::new(store.clone());
         let proxy_state = Arc::new(ProxyState {
-            upstreams,
+            upstreams: upstreams.clone(),
             sink,
             max_body_bytes: config.max_body_bytes,
             origins: proxy::origin::OriginPolicy::new(
@@ -198,10 +200,12 @@ impl Gateway {
             diagnostics,
             keys,
             live: live.clone(),
+            upstreams: upstreams.clone(),
         };
         metrics.watch_recorder(recorder.stats().clone());
         metrics.watch_inflight(inflight.clone());
         metrics.watch_live(live.stats());
+        metrics.watch_upstreams(upstreams.clone());
         let analytics_cache = api_state.analytics_cache.clone();
         metrics.watch_cache("analytics", Arc::new(move || analytics_cache.stats()));
         let responses = api_state.response_cache.clone();
@@ -240,7 +244,13 @@ impl Gateway {
             tracker,
             writer_stop,
             alerts_stop,
+            upstreams,
         })
+    }
+
+    /// The upstreams, with their traffic state.
+    pub fn upstreams(&self) -> &Upstreams {
+        &self.upstreams
     }
 
     /// Stops the writer after it has written everything queued, and waits for it.
@@ -256,6 +266,7 @@ impl Gateway {
             tracker,
             writer_stop,
             alerts_stop,
+            upstreams: _,
         } = self;
         drop(router);
         drop(metrics_router);

@@ -7,6 +7,7 @@ mod error;
 mod limits;
 mod log_format;
 mod otlp;
+mod resilience;
 mod secret;
 mod slo;
 mod switch;
@@ -29,6 +30,7 @@ pub use error::ConfigError;
 pub use limits::{LimitSet, LimitsConfig};
 pub use log_format::LogFormat;
 pub use otlp::OtlpProtocol;
+pub use resilience::{BreakerConfig, BulkheadConfig, RetryBudgetConfig, RetryConfig};
 pub use secret::Secret;
 pub use slo::SloConfig;
 pub use upstream::{UpstreamConfig, UpstreamKind};
@@ -123,6 +125,8 @@ pub struct Config {
     pub live_max_subscribers: usize,
     /// Rate limits and budgets for each account (the `[limits]` table).
     pub limits: LimitsConfig,
+    /// How many retries the upstreams' `retry` settings may add, for the whole gateway.
+    pub retry_budget: RetryBudgetConfig,
 }
 
 /// How finished traces are kept before the store has them.
@@ -189,6 +193,7 @@ impl Default for Config {
             dashboard: true,
             live_max_subscribers: 64,
             limits: LimitsConfig::default(),
+            retry_budget: RetryBudgetConfig::default(),
         }
     }
 }
@@ -314,6 +319,9 @@ impl Config {
             u.validate()
                 .map_err(|m| ConfigError::Invalid(format!("upstreams[{i}].{m}")))?;
         }
+        upstream::validate_fallbacks(&self.upstreams)
+            .map_err(|(i, m)| ConfigError::Invalid(format!("upstreams[{i}].{m}")))?;
+        self.retry_budget.validate().map_err(ConfigError::Invalid)?;
         web::validate_hosts(&self.allowed_hosts).map_err(ConfigError::Invalid)?;
         web::validate_origins(&self.allowed_origins).map_err(ConfigError::Invalid)?;
         crate::otlp::OtlpTarget::from_config(self).map_err(ConfigError::Invalid)?;

@@ -117,6 +117,19 @@ impl ProxyError {
         }
     }
 
+    /// The gateway shed the request to protect an upstream: its bulkhead was full or its
+    /// circuit open, and no fallback answered. A fast 503 (Anthropic: `overloaded_error`).
+    pub fn overloaded(message: impl Into<String>) -> Self {
+        ProxyError {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            source: ErrorSource::Upstream,
+            message: message.into(),
+            outcome: Outcome::Overloaded,
+            headers: None,
+            limit_type: None,
+        }
+    }
+
     pub fn unreachable(upstream: &str) -> Self {
         ProxyError {
             status: StatusCode::BAD_GATEWAY,
@@ -187,6 +200,7 @@ impl ProxyError {
             (ErrorSource::Client, _) => "bad_request",
             (_, 504) => "timeout",
             (_, 503) if self.outcome == Outcome::Cancelled => "shutting_down",
+            (_, 503) if self.outcome == Outcome::Overloaded => "overloaded",
             (_, 503) => "unavailable",
             (ErrorSource::Upstream, _) => "unreachable",
             (ErrorSource::Internal, _) => "internal",
@@ -230,6 +244,7 @@ impl ProxyError {
             429 => "rate_limit_error",
             400..=499 => "invalid_request_error",
             504 => "timeout_error",
+            503 if self.outcome == Outcome::Overloaded => "overloaded_error",
             _ => "api_error",
         }
     }
@@ -428,5 +443,22 @@ mod tests {
         assert_eq!(resp.status(), 429);
         assert_eq!(resp.headers()["retry-after"], "7");
         assert_eq!(resp.headers()["content-type"], "application/json");
+    }
+
+    #[test]
+    fn overloaded_is_a_503_in_each_providers_format() {
+        let e = ProxyError::overloaded("upstream \"a\" is overloaded (circuit open)");
+        assert_eq!(
+            (e.kind(), e.status.as_u16(), e.outcome),
+            ("overloaded", 503, Outcome::Overloaded)
+        );
+        let a = e.body(Provider::Anthropic);
+        assert_eq!(a["error"]["type"], "overloaded_error");
+        assert!(a["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("circuit open"));
+        assert_eq!(e.body(Provider::Openai)["error"]["type"], "server_error");
+        assert_eq!(ProxyError::shutting_down().kind(), "shutting_down");
     }
 }

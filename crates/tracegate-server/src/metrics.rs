@@ -29,6 +29,8 @@ use crate::analytics_cache::AnalyticsCacheStats as CacheStats;
 use crate::inflight::Inflight;
 use crate::live::LiveStats;
 use crate::recorder::RecorderStats;
+use crate::upstream::policy::ShedCause;
+use crate::upstream::Upstreams;
 pub use labels::ModelLabels;
 pub use names::*;
 pub use timing::RequestTiming;
@@ -56,6 +58,7 @@ struct Watched {
     inflight: Option<Inflight>,
     live: Option<Arc<LiveStats>>,
     caches: Vec<(&'static str, CacheStatsFn)>,
+    upstreams: Option<Upstreams>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -171,6 +174,23 @@ impl Metrics {
         if let Some(i) = &self.inner {
             i.watched.lock().caches.push((name, stats));
         }
+    }
+
+    /// Reads the upstreams' traffic state at scrape time (labels: the configured names)
+    /// and gives each its queue wait histogram.
+    pub fn watch_upstreams(&self, upstreams: Upstreams) {
+        if let Some(i) = &self.inner {
+            upstreams.attach_metrics(self);
+            i.watched.lock().upstreams = Some(upstreams);
+        }
+    }
+
+    /// The queue wait histogram of upstream `name`.
+    pub fn upstream_queue_wait(&self, name: &str) -> metrics::Histogram {
+        self.histogram(
+            UPSTREAM_QUEUE_WAIT,
+            vec![Label::new("upstream", name.to_owned())],
+        )
     }
 
     /// One finished proxied request.
@@ -314,6 +334,28 @@ impl Metrics {
             self.counter(LIVE_LAGGED_SKIPPED, Vec::new())
                 .absolute(s.lagged_skipped);
             self.counter(LIVE_REFUSED, Vec::new()).absolute(s.refused);
+        }
+        if let Some(upstreams) = &watched.upstreams {
+            for u in upstreams.view().upstreams {
+                let name = || vec![Label::new("upstream", u.name.clone())];
+                let s = &u.state;
+                self.gauge(UPSTREAM_IN_FLIGHT, name())
+                    .set(s.in_flight as f64);
+                self.gauge(UPSTREAM_QUEUE_DEPTH, name())
+                    .set(s.queued as f64);
+                self.gauge(UPSTREAM_CIRCUIT_STATE, name())
+                    .set(s.circuit.gauge());
+                self.counter(UPSTREAM_RETRIES, name()).absolute(s.retries);
+                for (cause, n) in [
+                    (ShedCause::QueueFull, s.shed_queue_full),
+                    (ShedCause::QueueWait, s.shed_queue_wait),
+                    (ShedCause::CircuitOpen, s.shed_circuit_open),
+                ] {
+                    let mut labels = name();
+                    labels.push(Label::new("cause", cause.as_str()));
+                    self.counter(UPSTREAM_SHED, labels).absolute(n);
+                }
+            }
         }
         for (name, read) in &watched.caches {
             let s = read();

@@ -111,6 +111,6 @@ async fn forward(
         Flow::Continue(routed) => routed,
         Flow::Answer(answer) => return Ok((Flow::Answer(answer), granted)),
     };
-    let sent = phase::upstream::send(rec, route, parts, read, routed).await?;
+    let sent = phase::upstream::send(&state.upstreams, rec, route, parts, read, routed).await?;
     Ok((Flow::Continue(sent), granted))
 }

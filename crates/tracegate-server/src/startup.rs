@@ -18,6 +18,9 @@ pub fn log_startup(config: &Config, local: SocketAddr) {
             credential = %credential(&u),
             "upstream"
         );
+        if let Some(policy) = traffic(&u) {
+            tracing::info!(upstream = %u.name, policy = %policy, "traffic policy");
+        }
     }
     if config.admin_token().is_some() {
         tracing::info!("/api requires a bearer token (admin_token)");
@@ -39,6 +42,34 @@ fn models(u: &UpstreamConfig) -> String {
     } else {
         u.models.join(", ")
     }
+}
+
+/// The upstream's bulkhead, retries, breaker and fallbacks, when any is configured.
+fn traffic(u: &UpstreamConfig) -> Option<String> {
+    let mut parts = Vec::new();
+    if let Some(b) = &u.bulkhead {
+        parts.push(format!(
+            "bulkhead {} at once, {} queued up to {} ms",
+            b.max_concurrent, b.max_queue, b.max_queue_wait_ms
+        ));
+    }
+    if u.retry.max_attempts > 1 {
+        parts.push(format!("up to {} attempts", u.retry.max_attempts));
+    }
+    if let Some(b) = &u.breaker {
+        parts.push(format!(
+            "circuit opens after {} failures in a row or {}% of {}+ in {} s, for {} s",
+            b.consecutive_failures,
+            b.error_rate * 100.0,
+            b.min_requests,
+            b.window_secs,
+            b.open_secs
+        ));
+    }
+    if !u.fallbacks.is_empty() {
+        parts.push(format!("fallbacks {}", u.fallbacks.join(", ")));
+    }
+    (!parts.is_empty()).then(|| parts.join("; "))
 }
 
 /// Where the upstream's credential comes from; names the variable, never its value.
@@ -102,6 +133,31 @@ mod tests {
         assert!(log.contains("gpt-*, o*"), "{log}");
         assert!(log.contains("open without a token"), "{log}");
         assert!(log.contains("loopback only"), "{log}");
+    }
+
+    #[test]
+    fn the_traffic_policy_is_logged_when_configured() {
+        let mut a = UpstreamConfig::new("a", UpstreamKind::Anthropic, "http://127.0.0.1:1");
+        a.retry.max_attempts = 3;
+        a.fallbacks = vec!["b".into()];
+        a.bulkhead = Some(crate::config::BulkheadConfig {
+            max_concurrent: 8,
+            max_queue: 16,
+            max_queue_wait_ms: 500,
+        });
+        let b = UpstreamConfig::new("b", UpstreamKind::Anthropic, "http://127.0.0.1:1");
+        let config = Config {
+            upstreams: vec![a, b],
+            ..Config::default()
+        };
+        let log = logged(&config);
+        assert!(
+            log.contains("bulkhead 8 at once, 16 queued up to 500 ms"),
+            "{log}"
+        );
+        assert!(log.contains("up to 3 attempts"), "{log}");
+        assert!(log.contains("fallbacks b"), "{log}");
+        assert_eq!(log.matches("traffic policy").count(), 1, "{log}");
     }
 
     #[test]

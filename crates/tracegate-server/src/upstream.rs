@@ -1,7 +1,15 @@
-//! Resolved upstreams: their HTTP clients, injected keys and model routing. Requests go
-//! out through [`Upstream::send`] (`upstream/send.rs`).
+//! Resolved upstreams: their HTTP clients, injected keys, model routing and traffic
+//! policy (bulkhead, retries, circuit breaker, fallbacks). Requests go out through
+//! [`Upstreams::send`] (`upstream/send.rs`).
 
+mod attempts;
+pub mod breaker;
+pub mod budget;
+pub mod bulkhead;
+pub mod policy;
+pub mod retry;
 mod send;
+mod view;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,8 +23,12 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use tracegate_core::Provider;
 
-use crate::config::{Secret, UpstreamConfig};
-pub use send::Outgoing;
+use crate::config::{RetryBudgetConfig, Secret, UpstreamConfig};
+pub use attempts::Attempts;
+use budget::RetryBudget;
+use policy::Policy;
+pub use send::{Delivered, Outgoing};
+pub use view::{UpstreamView, UpstreamsView};
 
 pub type HttpClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
 
@@ -34,6 +46,9 @@ pub struct Upstream {
     pub cache_ttl: Option<Duration>,
     pub client: HttpClient,
     models: Option<GlobSet>,
+    /// Indexes in [`Upstreams`] of the upstreams tried when this one cannot answer.
+    fallbacks: Vec<usize>,
+    policy: Policy,
 }
 
 impl Upstream {
@@ -60,13 +75,24 @@ pub enum UpstreamError {
 }
 
 /// All upstreams, in configuration order.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Upstreams {
     all: Arc<Vec<Upstream>>,
+    budget: Arc<RetryBudget>,
 }
 
 impl Upstreams {
+    /// The upstreams with the default retry budget.
     pub fn build(configs: &[UpstreamConfig]) -> Result<Upstreams, UpstreamError> {
+        Self::with_budget(configs, RetryBudgetConfig::default())
+    }
+
+    /// The upstreams, their retries sharing one budget of `budget`.
+    pub fn with_budget(
+        configs: &[UpstreamConfig],
+        budget: RetryBudgetConfig,
+    ) -> Result<Upstreams, UpstreamError> {
+        let budget = Arc::new(RetryBudget::new(budget, std::time::Instant::now()));
         let mut all = Vec::with_capacity(configs.len());
         for (index, c) in configs.iter().enumerate() {
             let api_key = match &c.api_key_env {
@@ -106,9 +132,14 @@ impl Upstreams {
                 cache_ttl: c.cache_ttl_secs.map(Duration::from_secs),
                 client: http_client(Duration::from_millis(c.connect_timeout_ms)),
                 models,
+                fallbacks: fallbacks_of(index, c, configs)?,
+                policy: Policy::new(c, budget.clone()),
             });
         }
-        Ok(Upstreams { all: Arc::new(all) })
+        Ok(Upstreams {
+            all: Arc::new(all),
+            budget,
+        })
     }
 
     /// The upstream for a request of `provider` asking for `model`: the first whose globs
@@ -123,6 +154,28 @@ impl Upstreams {
     pub fn iter(&self) -> impl Iterator<Item = &Upstream> {
         self.all.iter()
     }
+}
+
+/// The indexes of `c`'s fallbacks: other upstreams of its kind, by name.
+fn fallbacks_of(
+    index: usize,
+    c: &UpstreamConfig,
+    configs: &[UpstreamConfig],
+) -> Result<Vec<usize>, UpstreamError> {
+    c.fallbacks
+        .iter()
+        .map(|name| {
+            configs
+                .iter()
+                .position(|o| &o.name == name && o.kind == c.kind && o.name != c.name)
+                .ok_or_else(|| UpstreamError::Invalid {
+                    index,
+                    message: format!(
+                        "fallbacks: {name:?} is not another upstream of the same kind"
+                    ),
+                })
+        })
+        .collect()
 }
 
 pub(crate) fn http_client(connect_timeout: Duration) -> HttpClient {
@@ -143,8 +196,11 @@ pub(crate) fn http_client(connect_timeout: Duration) -> HttpClient {
 }
 
 #[cfg(test)]
+mod tests;
+
+#[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
-mod tests {
+mod build_tests {
     use super::*;
     use crate::config::UpstreamKind;
 

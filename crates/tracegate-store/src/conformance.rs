@@ -41,6 +41,7 @@ pub async fn assert_stored(store: &dyn TraceStore, t: &Trace) {
     summary.branch = None;
     summary.link_kind = None;
     assert_eq!(summary, want.summary, "summary of {}", t.endpoint);
+    assert_eq!(got.attempts, want.attempts, "attempts of {}", t.endpoint);
     for (name, got, want) in [
         ("request", &got.request_body, &want.request_body),
         ("response", &got.response_body, &want.response_body),

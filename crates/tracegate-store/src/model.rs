@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tracegate_core::feedback::Feedback;
-use tracegate_core::{Outcome, Provider, Trace, TraceId, Usage};
+use tracegate_core::{Attempt, Outcome, Provider, Trace, TraceId, Usage};
 
 /// Every scalar field of a trace, without the bodies.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -99,6 +99,11 @@ pub struct TraceDetail {
     /// Feedback entries given on the trace, oldest first.
     #[serde(default)]
     pub feedback: Vec<Feedback>,
+    /// Each try at an upstream, in order, when there was more than one (retries,
+    /// fallbacks) or the gateway refused the try itself (circuit open, bulkhead full);
+    /// empty for a request its first attempt answered.
+    #[serde(default)]
+    pub attempts: Vec<Attempt>,
 }
 
 impl TraceDetail {
@@ -109,6 +114,7 @@ impl TraceDetail {
             request_body: body_value(&t.request_body),
             response_body: body_value(&t.response_body),
             feedback: Vec::new(),
+            attempts: t.attempts.clone(),
         }
     }
 }

@@ -93,7 +93,7 @@ struct MessageStop {
 pub(crate) fn respond(st: &AppState, answer: Answer, params: &RequestParams) -> Response {
     let (ttft, inter_token, error_after) = (params.ttft, params.inter_token, params.error_after);
     let usage_override = params.usage_override.clone();
-    let body = sse::channel_body(st.stream_guard(), move |sink| {
+    let body = sse::channel_body(st.stream_guard(), params.abort_after, move |sink| {
         run(sink, answer, ttft, inter_token, error_after, usage_override)
     });
     reply::event_stream(body)

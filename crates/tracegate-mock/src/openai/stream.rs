@@ -100,7 +100,7 @@ pub(crate) fn respond(
         include_usage,
         usage_override: params.usage_override.clone(),
     };
-    let body = sse::channel_body(st.stream_guard(), move |sink| {
+    let body = sse::channel_body(st.stream_guard(), params.abort_after, move |sink| {
         run(sink, writer, ttft, inter_token, error_after)
     });
     reply::event_stream(body)

@@ -3,6 +3,8 @@
 use serde::{Deserialize, Serialize};
 use tracegate_core::Provider;
 
+use super::resilience::{BreakerConfig, BulkheadConfig, RetryConfig};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum UpstreamKind {
@@ -41,6 +43,19 @@ pub struct UpstreamConfig {
     /// above 0 excepted); none means the cache is off for this upstream unless a request asks.
     #[serde(default)]
     pub cache_ttl_secs: Option<u64>,
+    /// Upstreams of the same kind tried, in order, when this one's circuit is open, its
+    /// bulkhead sheds the request, or its retries are used up on a retryable failure.
+    #[serde(default)]
+    pub fallbacks: Vec<String>,
+    /// Concurrency limit and queue; none means no limit.
+    #[serde(default)]
+    pub bulkhead: Option<BulkheadConfig>,
+    /// Retries before any byte reached the client; by default none.
+    #[serde(default)]
+    pub retry: RetryConfig,
+    /// Circuit breaker; none means the circuit never opens.
+    #[serde(default)]
+    pub breaker: Option<BreakerConfig>,
 }
 
 fn default_connect_timeout_ms() -> u64 {
@@ -62,6 +77,10 @@ impl UpstreamConfig {
             connect_timeout_ms: default_connect_timeout_ms(),
             timeout_secs: default_timeout_secs(),
             cache_ttl_secs: None,
+            fallbacks: Vec::new(),
+            bulkhead: None,
+            retry: RetryConfig::default(),
+            breaker: None,
         }
     }
 
@@ -111,6 +130,114 @@ impl UpstreamConfig {
                 ));
             }
         }
+        if let Some(b) = &self.bulkhead {
+            b.validate()?;
+        }
+        self.retry.validate()?;
+        if let Some(b) = &self.breaker {
+            b.validate()?;
+        }
         Ok(())
+    }
+}
+
+/// Checks every upstream's `fallbacks`: names of other configured upstreams of the same
+/// kind, each once. Returns the offending upstream's index and why.
+pub fn validate_fallbacks(upstreams: &[UpstreamConfig]) -> Result<(), (usize, String)> {
+    for (i, u) in upstreams.iter().enumerate() {
+        for (j, name) in u.fallbacks.iter().enumerate() {
+            let Some(target) = upstreams.iter().find(|o| &o.name == name) else {
+                return Err((i, format!("fallbacks[{j}]: no upstream is named {name:?}")));
+            };
+            if target.name == u.name {
+                return Err((
+                    i,
+                    format!("fallbacks[{j}]: an upstream cannot fall back to itself"),
+                ));
+            }
+            if target.kind != u.kind {
+                return Err((
+                    i,
+                    format!(
+                        "fallbacks[{j}]: {name:?} is of another kind; a fallback must speak the same API"
+                    ),
+                ));
+            }
+            if u.fallbacks[..j].contains(name) {
+                return Err((i, format!("fallbacks[{j}]: {name:?} is listed twice")));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    fn up(name: &str, kind: UpstreamKind, fallbacks: &[&str]) -> UpstreamConfig {
+        let mut c = UpstreamConfig::new(name, kind, "http://127.0.0.1:1");
+        c.fallbacks = fallbacks.iter().map(|s| s.to_string()).collect();
+        c
+    }
+
+    #[test]
+    fn fallbacks_name_other_upstreams_of_the_same_kind() {
+        use UpstreamKind::{Anthropic, Openai};
+        let ok = [up("a", Anthropic, &["b"]), up("b", Anthropic, &["a"])];
+        assert!(validate_fallbacks(&ok).is_ok());
+        let cases: [(&[UpstreamConfig], &str); 4] = [
+            (&[up("a", Anthropic, &["nope"])], "no upstream is named"),
+            (&[up("a", Anthropic, &["a"])], "itself"),
+            (
+                &[up("a", Anthropic, &["o"]), up("o", Openai, &[])],
+                "same API",
+            ),
+            (
+                &[up("a", Anthropic, &["b", "b"]), up("b", Anthropic, &[])],
+                "twice",
+            ),
+        ];
+        for (configs, want) in cases {
+            let (index, why) = validate_fallbacks(configs).unwrap_err();
+            assert_eq!(index, 0);
+            assert!(why.starts_with("fallbacks["), "{why}");
+            assert!(why.contains(want), "{why}");
+        }
+    }
+
+    #[test]
+    fn traffic_tables_are_read_from_toml() {
+        let c: UpstreamConfig = toml_like(
+            r#"
+            name = "a"
+            kind = "anthropic"
+            base_url = "http://x"
+            fallbacks = ["b"]
+            [bulkhead]
+            max_concurrent = 4
+            [retry]
+            max_attempts = 3
+            [breaker]
+            open_secs = 5
+            "#,
+        );
+        let b = c.bulkhead.clone().unwrap();
+        assert_eq!(
+            (b.max_concurrent, b.max_queue, b.max_queue_wait_ms),
+            (4, 0, 1000)
+        );
+        assert_eq!((c.retry.max_attempts, c.retry.base_backoff_ms), (3, 100));
+        assert_eq!(c.breaker.clone().unwrap().open_secs, 5);
+        assert_eq!(c.breaker.clone().unwrap().consecutive_failures, 5);
+        c.validate().unwrap();
+    }
+
+    fn toml_like(text: &str) -> UpstreamConfig {
+        use figment::providers::{Format, Toml};
+        figment::Figment::from(Toml::string(text))
+            .extract()
+            .unwrap()
     }
 }

@@ -29,6 +29,12 @@ pub const LIVE_EVENTS_SENT: &str = "tracegate_live_events_sent_total";
 pub const LIVE_LAGGED_SKIPPED: &str = "tracegate_live_lagged_skipped_total";
 pub const LIVE_REFUSED: &str = "tracegate_live_subscribers_refused_total";
 pub const RATE_LIMITED: &str = "tracegate_rate_limited_total";
+pub const UPSTREAM_IN_FLIGHT: &str = "tracegate_upstream_in_flight";
+pub const UPSTREAM_QUEUE_DEPTH: &str = "tracegate_upstream_queue_depth";
+pub const UPSTREAM_QUEUE_WAIT: &str = "tracegate_upstream_queue_wait_seconds";
+pub const UPSTREAM_CIRCUIT_STATE: &str = "tracegate_upstream_circuit_state";
+pub const UPSTREAM_RETRIES: &str = "tracegate_upstream_retries_total";
+pub const UPSTREAM_SHED: &str = "tracegate_upstream_shed_total";
 
 /// Whole requests, time to first token, upstream latency: up to the 600 s upstream timeout.
 const LATENCY_BUCKETS: &[f64] = &[
@@ -49,7 +55,8 @@ const COST_BUCKETS: &[f64] = &[0.000_1, 0.001, 0.01, 0.1, 1.0, 10.0];
 
 /// A recorder of its own (not the process-wide one), with the buckets above.
 pub fn build_recorder() -> Result<PrometheusRecorder, BuildError> {
-    let buckets: [(&str, &[f64]); 7] = [
+    let buckets: [(&str, &[f64]); 8] = [
+        (UPSTREAM_QUEUE_WAIT, LATENCY_BUCKETS),
         (REQUEST_DURATION, LATENCY_BUCKETS),
         (TTFT, LATENCY_BUCKETS),
         (UPSTREAM_LATENCY, LATENCY_BUCKETS),
@@ -94,6 +101,11 @@ fn describe(r: &PrometheusRecorder) {
         "Cost of each priced request in USD (the _sum is the total cost).",
     );
     h(
+        UPSTREAM_QUEUE_WAIT,
+        Unit::Seconds,
+        "Time requests waited in an upstream's bulkhead queue before getting a place, by upstream.",
+    );
+    h(
         BATCH_DURATION,
         Unit::Seconds,
         "Writing one batch of traces to the store.",
@@ -129,6 +141,14 @@ fn describe(r: &PrometheusRecorder) {
         RATE_LIMITED,
         "Requests refused by a rate limit or budget, by limit (rpm, tpm, tokens_per_5h, budget_usd_day, budget_usd_month) and scope (key, account).",
     );
+    c(
+        UPSTREAM_RETRIES,
+        "Retries sent to an upstream (attempts after the first), by upstream.",
+    );
+    c(
+        UPSTREAM_SHED,
+        "Requests an upstream's bulkhead or circuit refused, by upstream and cause (queue_full, queue_wait, circuit_open).",
+    );
     c(CACHE_MISSES, "Lookups that missed a cache, by cache.");
     c(
         LIVE_EVENTS_SENT,
@@ -150,6 +170,21 @@ fn describe(r: &PrometheusRecorder) {
         LIVE_SUBSCRIBERS,
         Unit::Count,
         "Clients reading the live feed now.",
+    );
+    g(
+        UPSTREAM_IN_FLIGHT,
+        Unit::Count,
+        "Requests at an upstream now, response bodies still streaming included, by upstream.",
+    );
+    g(
+        UPSTREAM_QUEUE_DEPTH,
+        Unit::Count,
+        "Requests waiting in an upstream's bulkhead queue, by upstream.",
+    );
+    g(
+        UPSTREAM_CIRCUIT_STATE,
+        Unit::Count,
+        "An upstream's circuit: 0 closed, 1 open, 2 half-open, by upstream.",
     );
     g(
         QUEUE_DEPTH,

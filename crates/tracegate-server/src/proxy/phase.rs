@@ -5,7 +5,8 @@
 //!    and the JSON peek;
 //! 3. [`limits`]: rate limits and budgets of the key and the account (`crate::limits`);
 //! 4. [`route`]: the upstream for the request, and the response cache lookup;
-//! 5. [`upstream`]: the upstream call, through `Upstream::send`;
+//! 5. [`upstream`]: the upstream call, through `Upstreams::send` (bulkhead, retries,
+//!    circuit breaker, fallbacks);
 //! 6. [`respond`]: the client's response head and the body that tees the answer;
 //! 7. recording (`proxy/recording.rs`): the trace is recorded once, when the body ends or
 //!    when a phase refuses.

@@ -12,6 +12,7 @@ use crate::metrics::{Metrics, RequestTiming};
 use crate::pricing::Pricing;
 use crate::recorder::Recorder;
 use crate::spool::acks::Durable;
+use crate::upstream::bulkhead::Lease;
 
 /// What a recording needs from the gateway.
 #[derive(Debug)]
@@ -40,6 +41,9 @@ pub struct Recording {
     timing: RequestTiming,
     /// Where the request's usage and cost are counted against its limits (phase 3).
     charge: Option<crate::limits::Charge>,
+    /// The request's place at its upstream (in flight, bulkhead permit), given up when the
+    /// recording ends: with the response body, streams included.
+    lease: Option<Lease>,
 }
 
 impl Recording {
@@ -50,7 +54,13 @@ impl Recording {
             timing: RequestTiming::new(sink.metrics.is_enabled()),
             sink,
             charge: None,
+            lease: None,
         }
+    }
+
+    /// Holds the request's place at its upstream until the recording ends.
+    pub fn hold(&mut self, lease: Lease) {
+        self.lease = Some(lease);
     }
 
     /// Lists the request among those in flight, once its model and upstream are known.

@@ -8,7 +8,7 @@
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use tracegate_core::{Outcome, Provider, Trace, TraceId, Usage};
+use tracegate_core::{Attempt, Outcome, Provider, Trace, TraceId, Usage};
 
 /// Bytes before the payload: its length and its check.
 pub const HEADER_LEN: usize = 12;
@@ -48,6 +48,8 @@ struct Fields {
     client_ip: Option<String>,
     user_agent: Option<String>,
     metadata: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    attempts: Vec<Attempt>,
 }
 
 fn check(payload: &[u8]) -> [u8; 8] {
@@ -87,6 +89,7 @@ pub fn encode(t: &Trace, out: &mut Vec<u8>) -> Result<(), RecordError> {
         client_ip: t.client_ip.clone(),
         user_agent: t.user_agent.clone(),
         metadata: t.metadata.clone(),
+        attempts: t.attempts.clone(),
     };
     let header = serde_json::to_vec(&fields).map_err(|e| RecordError::Malformed(e.to_string()))?;
     let mut payload =
@@ -143,6 +146,7 @@ pub fn decode(buf: &[u8]) -> Result<(Trace, usize), RecordError> {
         client_ip: f.client_ip,
         user_agent: f.user_agent,
         metadata: f.metadata,
+        attempts: f.attempts,
         request_body: Bytes::copy_from_slice(request),
         response_body: Bytes::copy_from_slice(response),
     };

@@ -210,6 +210,20 @@ pub fn shapes(start: DateTime<Utc>) -> Vec<Trace> {
     error_page.outcome = Outcome::UpstreamError;
     error_page.status = Some(502);
     error_page.error = Some("bad gateway".into());
+    error_page.attempts = vec![
+        tracegate_core::Attempt {
+            upstream: "anthropic".into(),
+            status: None,
+            duration_ms: 12.5,
+            error: Some("upstream \"anthropic\" could not be reached".into()),
+        },
+        tracegate_core::Attempt {
+            upstream: "anthropic-backup".into(),
+            status: Some(502),
+            duration_ms: 30.25,
+            error: Some("upstream answered 502".into()),
+        },
+    ];
     error_page.request_body = Bytes::from_static(b"{\"model\":\"claude-haiku-4-5\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"max_tokens\":5}");
     error_page.response_body =
         Bytes::from("<html><body><h1>502 Bad Gateway</h1> – nginx ✓</body></html>\r\n".to_owned());

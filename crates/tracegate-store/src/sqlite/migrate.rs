@@ -83,6 +83,12 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../migrations/sqlite/0010_virtual_keys.sql"),
         step: None,
     },
+    Migration {
+        version: 11,
+        name: "attempts",
+        sql: include_str!("../../migrations/sqlite/0011_attempts.sql"),
+        step: None,
+    },
 ];
 
 /// Migration 4: day rollups for the days already stored.

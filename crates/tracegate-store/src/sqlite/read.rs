@@ -35,7 +35,7 @@ pub(super) fn recent(c: &Connection, limit: u32) -> Result<Vec<TraceSummary>, St
 pub(super) fn get(c: &Connection, id: TraceId) -> Result<Option<TraceDetail>, StoreError> {
     let sql = format!(
         "SELECT {SUMMARY_COLUMNS}, b.request_codec, b.request, b.response_codec, b.response,
-                t.rowid
+                t.rowid, t.attempts
          FROM traces t LEFT JOIN trace_bodies b ON b.trace_rowid = t.rowid
          WHERE t.id = ?1"
     );
@@ -54,13 +54,20 @@ pub(super) fn get(c: &Connection, id: TraceId) -> Result<Option<TraceDetail>, St
                     row.get::<_, Option<Vec<u8>>>(n + 3)?,
                 ),
                 row.get::<_, i64>(n + 4)?,
+                row.get::<_, Option<String>>(n + 5)?,
             ))
         })
         .optional()?;
-    let Some((summary, request, response, rowid)) = found else {
+    let Some((summary, request, response, rowid, attempts)) = found else {
         return Ok(None);
     };
+    let attempts = match attempts {
+        Some(json) => serde_json::from_str(&json)
+            .map_err(|e| StoreError::Backend(format!("attempts of {}: {e}", summary.id)))?,
+        None => Vec::new(),
+    };
     Ok(Some(TraceDetail {
+        attempts,
         feedback: super::feedback::of_trace(c, rowid, summary.id)?,
         summary,
         request_body: body(c, request)?,

@@ -257,6 +257,14 @@ fn insert_trace(
         .map(serde_json::to_string)
         .transpose()
         .map_err(|e| StoreError::Backend(format!("metadata: {e}")))?;
+    let attempts = if t.attempts.is_empty() {
+        None
+    } else {
+        Some(
+            serde_json::to_string(&t.attempts)
+                .map_err(|e| StoreError::Backend(format!("attempts: {e}")))?,
+        )
+    };
     let inserted = tx
         .prepare_cached(
             "INSERT INTO traces (
@@ -264,10 +272,12 @@ fn insert_trace(
                 stream, status, outcome, error, duration_ms, ttft_ms,
                 input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, total_tokens,
                 cost_usd, account, client_ip, user_agent, metadata,
-                conversation_id, parent_id, branch, link_kind, model_eff, cache_saved_usd
+                conversation_id, parent_id, branch, link_kind, model_eff, cache_saved_usd,
+                attempts
             ) VALUES (
                 ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,
-                ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30
+                ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30,
+                ?31
             )",
         )?
         .execute(params![
@@ -303,6 +313,7 @@ fn insert_trace(
             linked.map(|l| l.kind.as_str()),
             t.effective_model(),
             t.cache_saved_usd.and_then(finite),
+            attempts,
         ]);
     match inserted {
         Ok(_) => Ok(tx.last_insert_rowid()),

@@ -30,6 +30,7 @@ fn app(store: SqliteStore) -> Router {
         analytics_cache: AnalyticsCache::default(),
         response_cache: Default::default(),
         live: crate::live::LiveFeed::new(8),
+        upstreams: Default::default(),
     };
     router(state, AdminAuth::new(None), Default::default())
 }

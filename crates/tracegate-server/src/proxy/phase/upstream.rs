@@ -1,7 +1,9 @@
 //! Phase 5, send upstream: the request as the upstream gets it (`stream_options.
 //! include_usage` added to a streamed chat completion that did not ask for usage), listed
-//! in flight, then sent through [`Upstream::send`], which owns the deadline, the shutdown
-//! cut and transport errors.
+//! in flight, then sent through [`Upstreams::send`], which owns the deadline, the shutdown
+//! cut, transport errors, and the traffic policy: bulkhead, retries, circuit breaker and
+//! fallbacks. The tries it made go on the trace (`attempts`), the upstream that answered
+//! in `upstream`, and the place it holds there stays with the recording.
 
 use http::request::Parts;
 use hyper::body::Incoming;
@@ -13,7 +15,7 @@ use crate::proxy::cache::CacheFill;
 use crate::proxy::classify::Route;
 use crate::proxy::recording::Recording;
 use crate::proxy::request_body;
-use crate::upstream::Outgoing;
+use crate::upstream::{Attempts, Outgoing, Upstreams};
 
 /// The upstream's answer, head received, body still to come.
 #[derive(Debug)]
@@ -29,6 +31,7 @@ pub struct Sent {
 
 /// Sends the request to the routed upstream and waits for the response head.
 pub async fn send(
+    upstreams: &Upstreams,
     rec: &mut Recording,
     route: &Route,
     parts: Parts,
@@ -56,7 +59,22 @@ pub async fn send(
         headers: parts.headers,
         body,
     };
-    let response = upstream.send(outgoing, deadline, rec.cut()).await?;
+    let mut attempts = Attempts::default();
+    let cut = rec.cut();
+    let sent = upstreams
+        .send(upstream, outgoing, deadline, cut, &mut attempts)
+        .await;
+    if let Some(t) = rec.trace_mut() {
+        t.attempts = attempts.into_trace();
+    }
+    let delivered = sent?;
+    if !std::ptr::eq(delivered.upstream, upstream) {
+        if let Some(t) = rec.trace_mut() {
+            t.upstream = Some(delivered.upstream.name.clone());
+        }
+    }
+    rec.hold(delivered.lease);
+    let response = delivered.response;
     rec.timing().upstream_answered();
     Ok(Sent {
         response,
