@@ -105,11 +105,12 @@ impl ProxyError {
         }
     }
 
-    pub fn timeout(upstream: &str) -> Self {
+    /// An upstream timeout before the response head; `message` names the timeout.
+    pub fn timeout(message: String) -> Self {
         ProxyError {
             status: StatusCode::GATEWAY_TIMEOUT,
             source: ErrorSource::Upstream,
-            message: format!("upstream {upstream:?} did not answer in time"),
+            message,
             outcome: Outcome::Timeout,
         }
     }
@@ -317,7 +318,7 @@ mod tests {
         assert_eq!(o["error"]["type"], "invalid_request_error");
         assert!(o["error"]["message"].as_str().unwrap().contains("10 bytes"));
         assert_eq!(
-            ProxyError::timeout("x").body(Provider::Anthropic)["error"]["type"],
+            ProxyError::timeout("x".into()).body(Provider::Anthropic)["error"]["type"],
             "timeout_error"
         );
         assert_eq!(ProxyError::unreachable("x").kind(), "unreachable");

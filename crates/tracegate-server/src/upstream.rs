@@ -2,6 +2,7 @@
 //! out through [`Upstream::send`] (`upstream/send.rs`).
 
 mod send;
+pub mod timeouts;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,6 +18,7 @@ use tracegate_core::Provider;
 
 use crate::config::{Secret, UpstreamConfig};
 pub use send::Outgoing;
+pub use timeouts::Timeouts;
 
 pub type HttpClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
 
@@ -29,7 +31,8 @@ pub struct Upstream {
     pub base_url: String,
     /// Key injected in place of the client's credential, if configured.
     pub api_key: Option<Secret>,
-    pub timeout: Duration,
+    /// Connect, headers, idle and total timeouts (`upstream/timeouts.rs`).
+    pub timeouts: Timeouts,
     /// How long the response cache keeps this upstream's answers (see `response_cache::policy`).
     pub cache_ttl: Option<Duration>,
     pub client: HttpClient,
@@ -102,7 +105,7 @@ impl Upstreams {
                 provider: c.kind.provider(),
                 base_url: c.base_url.trim_end_matches('/').to_string(),
                 api_key,
-                timeout: Duration::from_secs(c.timeout_secs),
+                timeouts: Timeouts::from_config(c),
                 cache_ttl: c.cache_ttl_secs.map(Duration::from_secs),
                 client: http_client(Duration::from_millis(c.connect_timeout_ms)),
                 models,

@@ -8,6 +8,7 @@ use http::{HeaderMap, Method};
 use http_body_util::Full;
 use hyper::body::Incoming;
 
+use super::timeouts::BeforeHead;
 use super::Upstream;
 use crate::error::ProxyError;
 use crate::proxy::headers;
@@ -25,8 +26,9 @@ pub struct Outgoing<'a> {
 }
 
 impl Upstream {
-    /// Sends `req` and waits for the response head until `deadline`. A `cut` that resolves
-    /// first (shutdown) is a 503; a failed connection a 502; the deadline a 504.
+    /// Sends `req` and waits for the response head until the headers timeout or `deadline`,
+    /// whichever comes first. A `cut` that resolves first (shutdown) is a 503; a failed
+    /// connection a 502; a timeout (connect, headers, total) a 504 that names it.
     pub async fn send(
         &self,
         req: Outgoing<'_>,
@@ -41,17 +43,23 @@ impl Upstream {
         *up_req.uri_mut() = uri;
         *up_req.headers_mut() =
             headers::upstream_request_headers(req.headers, self.provider, self.api_key.as_ref());
+        let (head_by, which) = self
+            .timeouts
+            .head_deadline(tokio::time::Instant::now(), deadline);
         let sent = tokio::select! {
-            r = tokio::time::timeout_at(deadline, self.client.request(up_req)) => r,
+            r = tokio::time::timeout_at(head_by, self.client.request(up_req)) => r,
             () = cut => return Err(ProxyError::shutting_down()),
         };
         match sent {
             Ok(Ok(r)) => Ok(r),
+            Ok(Err(error)) if super::timeouts::is_connect_timeout(&error) => {
+                Err(self.timeouts.before_head(&self.name, BeforeHead::Connect))
+            }
             Ok(Err(error)) => {
                 tracing::warn!(%error, upstream = %self.name, "upstream request failed");
                 Err(ProxyError::unreachable(&self.name))
             }
-            Err(_) => Err(ProxyError::timeout(&self.name)),
+            Err(_) => Err(self.timeouts.before_head(&self.name, which)),
         }
     }
 }
