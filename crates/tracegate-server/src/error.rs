@@ -40,6 +40,16 @@ impl ProxyError {
         }
     }
 
+    /// The client did not send its request in time.
+    pub fn client_timeout(message: String) -> Self {
+        ProxyError {
+            status: StatusCode::REQUEST_TIMEOUT,
+            source: ErrorSource::Client,
+            message,
+            outcome: Outcome::ClientError,
+        }
+    }
+
     pub fn forbidden(message: impl Into<String>) -> Self {
         ProxyError {
             status: StatusCode::FORBIDDEN,
@@ -128,6 +138,7 @@ impl ProxyError {
     pub fn kind(&self) -> &'static str {
         match (self.source, self.status.as_u16()) {
             (_, 413) => "too_large",
+            (_, 408) => "client_timeout",
             (_, 404) => "no_route",
             (_, 403) => "forbidden",
             (_, 401) => "unauthorized",

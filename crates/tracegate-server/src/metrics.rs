@@ -53,6 +53,7 @@ struct Inner {
 struct Watched {
     recorder: Option<Arc<RecorderStats>>,
     inflight: Option<Inflight>,
+    connections: Option<Arc<crate::server::ConnStats>>,
     caches: Vec<(&'static str, CacheStatsFn)>,
 }
 
@@ -152,6 +153,13 @@ impl Metrics {
     pub fn watch_inflight(&self, inflight: Inflight) {
         if let Some(i) = &self.inner {
             i.watched.lock().inflight = Some(inflight);
+        }
+    }
+
+    /// Reads the client connections open and refused at scrape time.
+    pub fn watch_connections(&self, stats: Arc<crate::server::ConnStats>) {
+        if let Some(i) = &self.inner {
+            i.watched.lock().connections = Some(stats);
         }
     }
 
@@ -285,6 +293,12 @@ impl Metrics {
         }
         if let Some(inflight) = &watched.inflight {
             self.gauge(IN_FLIGHT, Vec::new()).set(inflight.len() as f64);
+        }
+        if let Some(c) = &watched.connections {
+            self.gauge(CONNECTIONS_OPEN, Vec::new())
+                .set(c.open() as f64);
+            self.counter(CONNECTIONS_REJECTED, Vec::new())
+                .absolute(c.rejected());
         }
         for (name, read) in &watched.caches {
             let s = read();

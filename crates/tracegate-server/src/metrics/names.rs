@@ -24,6 +24,8 @@ pub const CACHE_HITS: &str = "tracegate_cache_hits_total";
 pub const CACHE_MISSES: &str = "tracegate_cache_misses_total";
 pub const CACHE_ENTRIES: &str = "tracegate_cache_entries";
 pub const BUILD_INFO: &str = "tracegate_build_info";
+pub const CONNECTIONS_OPEN: &str = "tracegate_connections_open";
+pub const CONNECTIONS_REJECTED: &str = "tracegate_connections_rejected_total";
 
 /// Whole requests, time to first token, upstream latency: up to the 600 s upstream timeout.
 const LATENCY_BUCKETS: &[f64] = &[
@@ -120,11 +122,20 @@ fn describe(r: &PrometheusRecorder) {
         "Store queries slower than slow_query_ms, by class.",
     );
     c(CACHE_HITS, "Answers served from a cache, by cache.");
+    c(
+        CONNECTIONS_REJECTED,
+        "Client connections answered 503 and closed because max_connections were open.",
+    );
     c(CACHE_MISSES, "Lookups that missed a cache, by cache.");
     let g = |name: &'static str, unit: Unit, help: &'static str| {
         r.describe_gauge(name.into(), Some(unit), SharedString::const_str(help));
     };
     g(IN_FLIGHT, Unit::Count, "Proxied requests in flight now.");
+    g(
+        CONNECTIONS_OPEN,
+        Unit::Count,
+        "Client connections open now (main listener).",
+    );
     g(
         QUEUE_DEPTH,
         Unit::Count,
