@@ -162,4 +162,41 @@ mod tests {
         assert!(t(None).idle_message("a").contains("sent nothing for 120s"));
         assert!(t(None).total_message("a").contains("600s"));
     }
+
+    #[tokio::test]
+    async fn a_connection_not_accepted_in_time_is_a_connect_timeout() {
+        // A listener whose accept queue is full: further SYNs are dropped, connects hang.
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let listener = socket.listen(0).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let _fills = std::net::TcpStream::connect(addr).unwrap();
+        let mut c = crate::config::UpstreamConfig::new(
+            "slow",
+            crate::config::UpstreamKind::Anthropic,
+            &format!("http://{addr}"),
+        );
+        c.connect_timeout_ms = 200;
+        let ups = super::super::Upstreams::build(&[c]).unwrap();
+        let up = ups.iter().next().unwrap();
+        let req = super::super::Outgoing {
+            method: http::Method::POST,
+            path_and_query: "/v1/messages",
+            headers: http::HeaderMap::new(),
+            body: bytes::Bytes::from_static(b"{}"),
+        };
+        let started = Instant::now();
+        let deadline = started + Duration::from_secs(10);
+        let err = up
+            .send(req, deadline, std::future::pending())
+            .await
+            .unwrap_err();
+        assert_eq!(err.status.as_u16(), 504, "{}", err.message);
+        assert_eq!(
+            err.message,
+            "timeout: could not connect to upstream \"slow\" within 200ms"
+        );
+        assert!(started.elapsed() < Duration::from_secs(5));
+        drop(listener);
+    }
 }
