@@ -306,6 +306,7 @@ pub async fn serve(
         metrics::route::spawn_listener(
             l,
             gateway.metrics_router.clone(),
+            ConnLimits::from_config(&config),
             &gateway.tracker,
             stop.clone(),
         )?;
