@@ -1,14 +1,13 @@
 //! Building the gateway from its configuration and running it until shutdown.
 
-use std::future::{Future, IntoFuture};
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::routing::any;
-use axum::serve::{ListenerExt, TapIo};
 use axum::Router;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracegate_core::pricing::PriceTable;
@@ -26,6 +25,7 @@ use crate::otlp::{OtlpSink, OtlpTarget};
 use crate::proxy::{self, ProxyState, RecordSink};
 use crate::recorder::{QueueLimits, Recorder};
 use crate::response_cache::ResponseCache;
+use crate::server::{ConnLimits, ConnStats};
 use crate::spool::SpoolConfig;
 use crate::upstream::Upstreams;
 
@@ -66,6 +66,8 @@ pub struct Gateway {
     pub metrics_router: Router,
     /// Cuts the requests still running (they are recorded as cancelled).
     pub cut: CancellationToken,
+    /// Client connections open and refused (`server.rs`), shown on `/metrics`.
+    pub connections: Arc<ConnStats>,
     tracker: TaskTracker,
     writer_stop: CancellationToken,
     /// Stops the alert evaluator and its webhook sender.
@@ -152,6 +154,7 @@ impl Gateway {
             upstreams: upstreams.clone(),
             sink,
             max_body_bytes: config.max_body_bytes,
+            body_read_timeout: Duration::from_secs(config.body_read_timeout_secs),
             origins: proxy::origin::OriginPolicy::new(
                 origins.clone(),
                 crate::listen::is_loopback(&config.listen),
@@ -206,6 +209,8 @@ impl Gateway {
         metrics.watch_inflight(inflight.clone());
         metrics.watch_live(live.stats());
         metrics.watch_upstreams(upstreams.clone());
+        let connections = Arc::new(ConnStats::default());
+        metrics.watch_connections(connections.clone());
         let analytics_cache = api_state.analytics_cache.clone();
         metrics.watch_cache("analytics", Arc::new(move || analytics_cache.stats()));
         let responses = api_state.response_cache.clone();
@@ -241,6 +246,7 @@ impl Gateway {
             metrics,
             metrics_router,
             cut,
+            connections,
             tracker,
             writer_stop,
             alerts_stop,
@@ -263,6 +269,7 @@ impl Gateway {
             metrics: _,
             metrics_router,
             cut: _,
+            connections: _,
             tracker,
             writer_stop,
             alerts_stop,
@@ -327,19 +334,19 @@ pub async fn serve(
         metrics::route::spawn_listener(
             l,
             gateway.metrics_router.clone(),
+            ConnLimits::from_config(&config),
             &gateway.tracker,
             stop.clone(),
         )?;
     }
-    let server = axum::serve(
-        with_nodelay(listener),
-        gateway
-            .router
-            .clone()
-            .into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(stop.clone().cancelled_owned());
-    let mut server = std::pin::pin!(server.into_future());
+    let server = crate::server::run(
+        listener,
+        gateway.router.clone(),
+        ConnLimits::from_config(&config),
+        gateway.connections.clone(),
+        stop.clone(),
+    );
+    let mut server = std::pin::pin!(server);
     crate::startup::log_startup(&config, local);
     tracing::info!(listen = %local, db = %config.db.display(), "tracegate is serving");
     tokio::select! {
@@ -393,22 +400,10 @@ fn check_api_exposure(config: &Config, local: SocketAddr) -> Result<(), ServeErr
     }
 }
 
-/// Sets `TCP_NODELAY` on every accepted connection. Without it each small write after the
-/// first (an SSE event) waits for the client's delayed ACK: ~40 ms per event on Linux.
-fn with_nodelay(listener: TcpListener) -> TapIo<TcpListener, fn(&mut TcpStream)> {
-    fn set_nodelay(tcp: &mut TcpStream) {
-        if let Err(err) = tcp.set_nodelay(true) {
-            tracing::debug!(%err, "could not set TCP_NODELAY");
-        }
-    }
-    listener.tap_io(set_nodelay)
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
-    use axum::serve::Listener;
 
     #[test]
     fn blank_and_short_tokens_do_not_open_the_network() {
@@ -426,16 +421,5 @@ mod tests {
         let err = check_api_exposure(&with(Some("short-token")), network).unwrap_err();
         assert!(matches!(err, ServeError::WeakToken(_, 11)), "{err}");
         assert!(check_api_exposure(&with(Some("0123456789abcdef")), network).is_ok());
-    }
-
-    #[tokio::test]
-    async fn accepted_connections_do_not_wait_to_coalesce_writes() {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let mut listener = with_nodelay(listener);
-        let client = tokio::spawn(TcpStream::connect(addr));
-        let (accepted, _) = listener.accept().await;
-        assert!(accepted.nodelay().unwrap());
-        client.await.unwrap().unwrap();
     }
 }

@@ -51,6 +51,17 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// How long in-flight requests may run after SIGINT/SIGTERM before they are cut.
     pub shutdown_grace_secs: u64,
+    /// Time a client has to send a whole request head, counted from the moment the
+    /// connection waits for one (accepted, or the previous response sent).
+    pub header_read_timeout_secs: u64,
+    /// Time a client has to send the whole request body, counted from the end of its head
+    /// (408 past it).
+    pub body_read_timeout_secs: u64,
+    /// An idle connection (no request under way, no byte of the next one) is closed after
+    /// this long.
+    pub keep_alive_timeout_secs: u64,
+    /// Client connections open at once; past it a connection is answered 503 and closed.
+    pub max_connections: usize,
     /// Finished traces waiting for the writer; when full, new traces are dropped and counted.
     pub record_queue: usize,
     /// Bytes of bodies the waiting traces may hold together; beyond it, as when full.
@@ -160,6 +171,10 @@ impl Default for Config {
             db: PathBuf::from("tracegate.db"),
             max_body_bytes: 32 * 1024 * 1024,
             shutdown_grace_secs: 30,
+            header_read_timeout_secs: 30,
+            body_read_timeout_secs: 60,
+            keep_alive_timeout_secs: 20,
+            max_connections: 4096,
             record_queue: 16_384,
             record_queue_bytes: 256 * 1024 * 1024,
             record_batch: 512,
@@ -222,6 +237,10 @@ impl Config {
         "db",
         "max_body_bytes",
         "shutdown_grace_secs",
+        "header_read_timeout_secs",
+        "body_read_timeout_secs",
+        "keep_alive_timeout_secs",
+        "max_connections",
         "record_queue",
         "record_queue_bytes",
         "record_batch",
@@ -307,6 +326,18 @@ impl Config {
             return bad(format!(
                 "live_max_subscribers must be at most {MAX_LIVE_SUBSCRIBERS} (each holds a connection open)"
             ));
+        }
+        for (key, v) in [
+            ("header_read_timeout_secs", self.header_read_timeout_secs),
+            ("body_read_timeout_secs", self.body_read_timeout_secs),
+            ("keep_alive_timeout_secs", self.keep_alive_timeout_secs),
+        ] {
+            if v == 0 {
+                return bad(format!("{key} must be greater than 0"));
+            }
+        }
+        if self.max_connections == 0 {
+            return bad("max_connections must be greater than 0".into());
         }
         if self.spool_max_bytes == 0 {
             return bad("spool_max_bytes must be greater than 0".into());
@@ -464,6 +495,36 @@ models = ["gpt-*", "o*"]
             .unwrap_err()
             .to_string();
         assert!(err.contains("gemini"), "{err}");
+    }
+
+    #[test]
+    fn timeouts_and_the_connection_cap_are_settings() {
+        let c = from_toml(
+            "header_read_timeout_secs = 5\nbody_read_timeout_secs = 7\nkeep_alive_timeout_secs = 3\nmax_connections = 10\n[[upstreams]]\nname=\"a\"\nkind=\"anthropic\"\nbase_url=\"http://x\"\nheaders_timeout_secs = 30\nidle_timeout_secs = 15",
+        )
+        .unwrap();
+        assert_eq!(
+            (c.header_read_timeout_secs, c.body_read_timeout_secs),
+            (5, 7)
+        );
+        assert_eq!((c.keep_alive_timeout_secs, c.max_connections), (3, 10));
+        assert_eq!(c.upstreams[0].headers_timeout_secs, Some(30));
+        assert_eq!(c.upstreams[0].idle_timeout_secs, 15);
+        let d = Config::default().effective_upstreams();
+        assert_eq!(
+            (d[0].headers_timeout_secs, d[0].idle_timeout_secs),
+            (None, 120)
+        );
+        for (bad, key) in [
+            ("max_connections = 0", "max_connections"),
+            ("body_read_timeout_secs = 0", "body_read_timeout_secs"),
+            ("keep_alive_timeout_secs = 0", "keep_alive_timeout_secs"),
+            ("[[upstreams]]\nname=\"a\"\nkind=\"anthropic\"\nbase_url=\"http://x\"\nheaders_timeout_secs = 0", "headers_timeout_secs"),
+            ("[[upstreams]]\nname=\"a\"\nkind=\"anthropic\"\nbase_url=\"http://x\"\nidle_timeout_secs = 0", "idle_timeout_secs"),
+        ] {
+            let err = from_toml(bad).unwrap_err().to_string();
+            assert!(err.contains(key), "{bad}: {err}");
+        }
     }
 
     #[test]

@@ -49,6 +49,18 @@ impl ProxyError {
         }
     }
 
+    /// The client did not send its request in time.
+    pub fn client_timeout(message: String) -> Self {
+        ProxyError {
+            status: StatusCode::REQUEST_TIMEOUT,
+            source: ErrorSource::Client,
+            message,
+            outcome: Outcome::ClientError,
+            headers: None,
+            limit_type: None,
+        }
+    }
+
     pub fn forbidden(message: impl Into<String>) -> Self {
         ProxyError {
             status: StatusCode::FORBIDDEN,
@@ -141,11 +153,12 @@ impl ProxyError {
         }
     }
 
-    pub fn timeout(upstream: &str) -> Self {
+    /// An upstream timeout before the response head; `message` names the timeout.
+    pub fn timeout(message: String) -> Self {
         ProxyError {
             status: StatusCode::GATEWAY_TIMEOUT,
             source: ErrorSource::Upstream,
-            message: format!("upstream {upstream:?} did not answer in time"),
+            message,
             outcome: Outcome::Timeout,
             headers: None,
             limit_type: None,
@@ -192,6 +205,7 @@ impl ProxyError {
     pub fn kind(&self) -> &'static str {
         match (self.source, self.status.as_u16()) {
             (_, 413) => "too_large",
+            (_, 408) => "client_timeout",
             (_, 404) => "no_route",
             (_, 403) => "forbidden",
             (_, 401) => "unauthorized",
@@ -399,7 +413,7 @@ mod tests {
         assert_eq!(o["error"]["type"], "invalid_request_error");
         assert!(o["error"]["message"].as_str().unwrap().contains("10 bytes"));
         assert_eq!(
-            ProxyError::timeout("x").body(Provider::Anthropic)["error"]["type"],
+            ProxyError::timeout("x".into()).body(Provider::Anthropic)["error"]["type"],
             "timeout_error"
         );
         assert_eq!(ProxyError::unreachable("x").kind(), "unreachable");

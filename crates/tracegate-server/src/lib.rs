@@ -22,6 +22,7 @@ pub mod proxy;
 pub mod query_timings;
 pub mod recorder;
 pub mod response_cache;
+pub mod server;
 pub mod spool;
 pub mod startup;
 #[cfg(test)]

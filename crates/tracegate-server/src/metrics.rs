@@ -57,6 +57,7 @@ struct Watched {
     recorder: Option<Arc<RecorderStats>>,
     inflight: Option<Inflight>,
     live: Option<Arc<LiveStats>>,
+    connections: Option<Arc<crate::server::ConnStats>>,
     caches: Vec<(&'static str, CacheStatsFn)>,
     upstreams: Option<Upstreams>,
 }
@@ -164,6 +165,13 @@ impl Metrics {
     pub fn watch_live(&self, stats: Arc<LiveStats>) {
         if let Some(i) = &self.inner {
             i.watched.lock().live = Some(stats);
+        }
+    }
+
+    /// Reads the client connections open and refused at scrape time.
+    pub fn watch_connections(&self, stats: Arc<crate::server::ConnStats>) {
+        if let Some(i) = &self.inner {
+            i.watched.lock().connections = Some(stats);
         }
     }
 
@@ -356,6 +364,12 @@ impl Metrics {
                     self.counter(UPSTREAM_SHED, labels).absolute(n);
                 }
             }
+        }
+        if let Some(c) = &watched.connections {
+            self.gauge(CONNECTIONS_OPEN, Vec::new())
+                .set(c.open() as f64);
+            self.counter(CONNECTIONS_REJECTED, Vec::new())
+                .absolute(c.rejected());
         }
         for (name, read) in &watched.caches {
             let s = read();

@@ -38,6 +38,8 @@ pub struct ProxyState {
     pub upstreams: Upstreams,
     pub sink: Arc<RecordSink>,
     pub max_body_bytes: usize,
+    /// Time the client has to send the whole body (408 past it).
+    pub body_read_timeout: std::time::Duration,
     /// Which browser pages may use the proxy.
     pub origins: origin::OriginPolicy,
     pub response_cache: ResponseCache,

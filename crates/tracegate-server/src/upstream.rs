@@ -10,6 +10,7 @@ pub mod policy;
 pub mod retry;
 mod send;
 mod view;
+pub mod timeouts;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,6 +29,7 @@ pub use attempts::Attempts;
 use budget::RetryBudget;
 use policy::Policy;
 pub use send::{Delivered, Outgoing};
+pub use timeouts::Timeouts;
 pub use view::{UpstreamView, UpstreamsView};
 
 pub type HttpClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
@@ -41,7 +43,8 @@ pub struct Upstream {
     pub base_url: String,
     /// Key injected in place of the client's credential, if configured.
     pub api_key: Option<Secret>,
-    pub timeout: Duration,
+    /// Connect, headers, idle and total timeouts (`upstream/timeouts.rs`).
+    pub timeouts: Timeouts,
     /// How long the response cache keeps this upstream's answers (see `response_cache::policy`).
     pub cache_ttl: Option<Duration>,
     pub client: HttpClient,
@@ -128,7 +131,7 @@ impl Upstreams {
                 provider: c.kind.provider(),
                 base_url: c.base_url.trim_end_matches('/').to_string(),
                 api_key,
-                timeout: Duration::from_secs(c.timeout_secs),
+                timeouts: Timeouts::from_config(c),
                 cache_ttl: c.cache_ttl_secs.map(Duration::from_secs),
                 client: http_client(Duration::from_millis(c.connect_timeout_ms)),
                 models,

@@ -34,8 +34,17 @@ pub struct UpstreamConfig {
     /// Model globs this upstream serves; empty means every model of its kind.
     #[serde(default)]
     pub models: Vec<String>,
+    /// Time to open the TCP connection (per address tried).
     #[serde(default = "default_connect_timeout_ms")]
     pub connect_timeout_ms: u64,
+    /// Time from sending the request to the response head; none leaves it to `timeout_secs`.
+    /// A non-streaming answer's head comes only when the whole answer is ready.
+    #[serde(default)]
+    pub headers_timeout_secs: Option<u64>,
+    /// Longest silence between two chunks of the response body (stream events included);
+    /// a value of `timeout_secs` or more leaves it to that.
+    #[serde(default = "default_idle_timeout_secs")]
+    pub idle_timeout_secs: u64,
     /// Whole-request deadline, streaming included.
     #[serde(default = "default_timeout_secs")]
     pub timeout_secs: u64,
@@ -62,6 +71,10 @@ fn default_connect_timeout_ms() -> u64 {
     10_000
 }
 
+fn default_idle_timeout_secs() -> u64 {
+    120
+}
+
 fn default_timeout_secs() -> u64 {
     600
 }
@@ -75,6 +88,8 @@ impl UpstreamConfig {
             api_key_env: None,
             models: Vec::new(),
             connect_timeout_ms: default_connect_timeout_ms(),
+            headers_timeout_secs: None,
+            idle_timeout_secs: default_idle_timeout_secs(),
             timeout_secs: default_timeout_secs(),
             cache_ttl_secs: None,
             fallbacks: Vec::new(),
@@ -121,6 +136,15 @@ impl UpstreamConfig {
         }
         if self.timeout_secs == 0 || self.connect_timeout_ms == 0 {
             return Err("timeout_secs and connect_timeout_ms must be greater than 0".into());
+        }
+        if self.headers_timeout_secs == Some(0) {
+            return Err(
+                "headers_timeout_secs: must be greater than 0; leave it out to rely on timeout_secs alone"
+                    .into(),
+            );
+        }
+        if self.idle_timeout_secs == 0 {
+            return Err("idle_timeout_secs: must be greater than 0".into());
         }
         let max = crate::response_cache::policy::MAX_TTL_SECS;
         if let Some(ttl) = self.cache_ttl_secs {

@@ -21,7 +21,7 @@ fn advice(e: &ErrorCount) -> &'static str {
         (_, "unauthorized") => "unauthorized: the gateway refused a virtual key (unknown, expired or revoked, or none sent with auth = keys). List them with GET /api/v1/traces?outcome=unauthorized; `tracegate keys list` shows each key's state.",
         (Some(401 | 403), _) => "401/403: the provider refuses the credential. Check the key the clients send, or the upstream's `api_key_env`.",
         (Some(500..=599), _) => "5xx: the provider is failing. Check its status page; retry with backoff, or route the models to another upstream.",
-        (_, "timeout") => "timeout: no answer within the upstream's `timeout_secs`. The provider hangs or the answers are very long; see the slowest upstreams.",
+        (_, "timeout") => "timeout: an upstream timeout fired (each trace's error names it: connect, headers, idle or total `timeout_secs`). The provider hangs or the answers are very long; see the slowest upstreams.",
         (_, "gateway_error") => "gateway_error: the gateway could not reach the upstream. Check its `base_url`, DNS and the network from the gateway's host.",
         (_, "client_error") => "client_error: the gateway refused the requests (malformed body, too large, unknown model). List them with GET /api/v1/traces?outcome=client_error.",
         (_, "cancelled") => "cancelled: clients gave up before the answer ended, usually after a slow first token. See the ttft rows of the SLO table.",

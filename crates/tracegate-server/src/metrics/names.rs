@@ -35,6 +35,8 @@ pub const UPSTREAM_QUEUE_WAIT: &str = "tracegate_upstream_queue_wait_seconds";
 pub const UPSTREAM_CIRCUIT_STATE: &str = "tracegate_upstream_circuit_state";
 pub const UPSTREAM_RETRIES: &str = "tracegate_upstream_retries_total";
 pub const UPSTREAM_SHED: &str = "tracegate_upstream_shed_total";
+pub const CONNECTIONS_OPEN: &str = "tracegate_connections_open";
+pub const CONNECTIONS_REJECTED: &str = "tracegate_connections_rejected_total";
 
 /// Whole requests, time to first token, upstream latency: up to the 600 s upstream timeout.
 const LATENCY_BUCKETS: &[f64] = &[
@@ -149,6 +151,10 @@ fn describe(r: &PrometheusRecorder) {
         UPSTREAM_SHED,
         "Requests an upstream's bulkhead or circuit refused, by upstream and cause (queue_full, queue_wait, circuit_open).",
     );
+    c(
+        CONNECTIONS_REJECTED,
+        "Client connections answered 503 and closed because max_connections were open.",
+    );
     c(CACHE_MISSES, "Lookups that missed a cache, by cache.");
     c(
         LIVE_EVENTS_SENT,
@@ -185,6 +191,11 @@ fn describe(r: &PrometheusRecorder) {
         UPSTREAM_CIRCUIT_STATE,
         Unit::Count,
         "An upstream's circuit: 0 closed, 1 open, 2 half-open, by upstream.",
+    );
+    g(
+        CONNECTIONS_OPEN,
+        Unit::Count,
+        "Client connections open now (main listener).",
     );
     g(
         QUEUE_DEPTH,

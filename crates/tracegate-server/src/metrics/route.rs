@@ -2,7 +2,7 @@
 //! set, a scraper sends `Authorization: Bearer <token>`; without one it is open, which
 //! `serve` allows only on loopback listeners.
 
-use std::future::{Future, IntoFuture};
+use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -67,16 +67,27 @@ pub fn spawn_upkeep(metrics: Metrics, tracker: &TaskTracker, stop: CancellationT
     });
 }
 
-/// Serves `router` (just `/metrics`) on its own listener, owned by `tracker`, until `stop`.
+/// Connections the `/metrics` listener keeps open at once: scrapers, not clients.
+const METRICS_CONNECTIONS: usize = 64;
+
+/// Serves `router` (just `/metrics`) on its own listener, owned by `tracker`, until `stop`,
+/// with the main listener's time limits (`server.rs`).
 pub fn spawn_listener(
     listener: TcpListener,
     router: Router,
+    limits: crate::server::ConnLimits,
     tracker: &TaskTracker,
     stop: CancellationToken,
 ) -> std::io::Result<SocketAddr> {
     let local = listener.local_addr()?;
-    let server = axum::serve(listener, router).with_graceful_shutdown(stop.cancelled_owned());
-    tracker.spawn(run(local, server.into_future()));
+    // The main listener's time limits; its own small connection count, not on /metrics.
+    let limits = crate::server::ConnLimits {
+        max_connections: limits.max_connections.min(METRICS_CONNECTIONS),
+        ..limits
+    };
+    let stats = std::sync::Arc::new(crate::server::ConnStats::default());
+    let server = crate::server::run(listener, router, limits, stats, stop);
+    tracker.spawn(run(local, server));
     Ok(local)
 }
 

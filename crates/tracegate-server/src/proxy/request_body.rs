@@ -1,5 +1,7 @@
 //! Reading and inspecting the client's request body.
 
+use std::time::Duration;
+
 use axum::body::Body;
 use bytes::Bytes;
 use http::HeaderMap;
@@ -9,11 +11,13 @@ use serde::Deserialize;
 use crate::error::ProxyError;
 
 /// Reads the whole body, refusing more than `limit` bytes (checked against
-/// `Content-Length` first, so an oversize upload is refused without reading it).
+/// `Content-Length` first, so an oversize upload is refused without reading it) and a body
+/// not complete `within` (408).
 pub async fn read_limited(
     headers: &HeaderMap,
     body: Body,
     limit: usize,
+    within: Duration,
 ) -> Result<Bytes, ProxyError> {
     let declared = headers
         .get(http::header::CONTENT_LENGTH)
@@ -22,7 +26,14 @@ pub async fn read_limited(
     if declared.is_some_and(|n| n > limit as u64) {
         return Err(ProxyError::too_large(limit));
     }
-    match Limited::new(body, limit).collect().await {
+    let read = tokio::time::timeout(within, Limited::new(body, limit).collect()).await;
+    let Ok(read) = read else {
+        return Err(ProxyError::client_timeout(format!(
+            "timeout: the client did not send the whole request body within {}s",
+            within.as_secs()
+        )));
+    };
+    match read {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(e)
             if e.downcast_ref::<http_body_util::LengthLimitError>()
@@ -160,13 +171,29 @@ mod tests {
         assert!(Peek::parse(&out).unwrap().asked_for_usage());
     }
 
+    const SECOND: Duration = Duration::from_secs(1);
+
+    #[tokio::test]
+    async fn a_body_that_stalls_is_a_408() {
+        use futures_util::StreamExt;
+        let half = Ok::<_, std::io::Error>(Bytes::from_static(b"{\"model\""));
+        let stalled = futures_util::stream::iter([half]).chain(futures_util::stream::pending());
+        let body = Body::from_stream(stalled);
+        let err = read_limited(&HeaderMap::new(), body, 100, Duration::from_millis(50))
+            .await
+            .unwrap_err();
+        assert_eq!(err.status, http::StatusCode::REQUEST_TIMEOUT);
+        assert_eq!(err.outcome, tracegate_core::Outcome::ClientError);
+        assert!(err.message.starts_with("timeout: "), "{}", err.message);
+    }
+
     #[tokio::test]
     async fn oversize_bodies_are_refused() {
-        let err = read_limited(&HeaderMap::new(), Body::from(vec![b'x'; 11]), 10)
+        let err = read_limited(&HeaderMap::new(), Body::from(vec![b'x'; 11]), 10, SECOND)
             .await
             .unwrap_err();
         assert_eq!(err.status, http::StatusCode::PAYLOAD_TOO_LARGE);
-        let ok = read_limited(&HeaderMap::new(), Body::from(vec![b'x'; 10]), 10)
+        let ok = read_limited(&HeaderMap::new(), Body::from(vec![b'x'; 10]), 10, SECOND)
             .await
             .unwrap();
         assert_eq!(ok.len(), 10);
@@ -175,7 +202,9 @@ mod tests {
             http::header::CONTENT_LENGTH,
             http::HeaderValue::from_static("999"),
         );
-        let err = read_limited(&h, Body::empty(), 10).await.unwrap_err();
+        let err = read_limited(&h, Body::empty(), 10, SECOND)
+            .await
+            .unwrap_err();
         assert_eq!(err.status, http::StatusCode::PAYLOAD_TOO_LARGE);
     }
 }

@@ -10,7 +10,6 @@ use std::task::{Context, Poll};
 use bytes::{Bytes, BytesMut};
 use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
-use tokio::time::Sleep;
 use tokio_util::sync::WaitForCancellationFutureOwned;
 use tracegate_core::sse::{SseEvent, SseParser, MAX_EVENT_BYTES};
 use tracegate_core::stream::{openai::strip_injected_usage, StreamAccumulator};
@@ -21,8 +20,11 @@ use super::cache::CacheFill;
 use super::recording::Recording;
 use crate::spool::acks::Durable;
 use boundary::{timeout_event, EventAligner, Tail};
+pub(crate) use timer::BodyTimer;
+use timer::Fired;
 
 mod boundary;
+mod timer;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -46,7 +48,8 @@ enum Mode {
 pub struct TeeBody {
     inner: Incoming,
     rec: Option<Recording>,
-    deadline: Pin<Box<Sleep>>,
+    /// The idle limit between chunks and the total deadline (`tee/timer.rs`).
+    timer: BodyTimer,
     cut: Pin<Box<WaitForCancellationFutureOwned>>,
     mode: Mode,
     provider: Provider,
@@ -66,7 +69,7 @@ impl TeeBody {
     fn new(
         inner: Incoming,
         rec: Recording,
-        deadline: Pin<Box<Sleep>>,
+        timer: BodyTimer,
         mode: Mode,
         provider: Provider,
         status: u16,
@@ -76,7 +79,7 @@ impl TeeBody {
             inner,
             cut: Box::pin(rec.cut()),
             rec: Some(rec),
-            deadline,
+            timer,
             mode,
             provider,
             status,
@@ -96,7 +99,7 @@ impl TeeBody {
     pub fn sse(
         inner: Incoming,
         rec: Recording,
-        deadline: Pin<Box<Sleep>>,
+        timer: BodyTimer,
         provider: Provider,
         status: u16,
         rewrite: bool,
@@ -108,13 +111,13 @@ impl TeeBody {
             events: Vec::new(),
             aligner: EventAligner::default(),
         };
-        Self::new(inner, rec, deadline, mode, provider, status)
+        Self::new(inner, rec, timer, mode, provider, status)
     }
 
     pub fn plain(
         inner: Incoming,
         rec: Recording,
-        deadline: Pin<Box<Sleep>>,
+        timer: BodyTimer,
         provider: Provider,
         status: u16,
         cap: usize,
@@ -124,7 +127,7 @@ impl TeeBody {
             cap,
             truncated: false,
         };
-        Self::new(inner, rec, deadline, mode, provider, status)
+        Self::new(inner, rec, timer, mode, provider, status)
     }
 
     /// The handler is about to return the response: the gateway's time since the upstream's
@@ -362,6 +365,29 @@ fn add_note(t: &mut Trace, note: &str) {
 }
 
 impl TeeBody {
+    /// Finishes the trace as timed out. Returns the provider's error event that ends a
+    /// stream cleanly, or none when the body can only be cut.
+    fn timed_out(&mut self, fired: Fired) -> Option<Bytes> {
+        let upstream = self
+            .rec
+            .as_mut()
+            .and_then(|r| r.trace_mut())
+            .and_then(|t| t.upstream.as_deref())
+            .unwrap_or("?");
+        let error = self.timer.message(fired, upstream);
+        let message = match fired {
+            Fired::Idle => "the upstream stopped sending within the gateway's idle timeout",
+            Fired::Total => "the upstream did not finish the response within the gateway's timeout",
+        };
+        // A stream ends with the provider's own error event, then cleanly; a plain body
+        // can only be cut.
+        let can_grow = !self.sized || matches!(self.mode, Mode::Sse { rewrite: true, .. });
+        let event = (matches!(self.mode, Mode::Sse { .. }) && can_grow)
+            .then(|| timeout_event(self.provider, &self.tail, message));
+        self.finish_failed(Outcome::Timeout, error);
+        event
+    }
+
     /// Hands `data` to the client, noting how it ends.
     fn send(&mut self, data: Bytes) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         self.tail.sent(&data);
@@ -398,28 +424,16 @@ impl Body for TeeBody {
                 );
                 return Poll::Ready(Some(Err("gateway shutting down".into())));
             }
-            if this.deadline.as_mut().poll(cx).is_ready() {
-                let message =
-                    "the upstream did not finish the response within the gateway's timeout";
-                // A stream ends with the provider's own error event, then cleanly; a
-                // plain body can only be cut.
-                let can_grow = !this.sized || matches!(this.mode, Mode::Sse { rewrite: true, .. });
-                let event = (matches!(this.mode, Mode::Sse { .. }) && can_grow)
-                    .then(|| timeout_event(this.provider, &this.tail, message));
-                this.finish_failed(
-                    Outcome::Timeout,
-                    "upstream did not finish within the timeout".into(),
-                );
-                match event {
-                    Some(e) => {
-                        this.out.push_back(e);
-                        continue;
-                    }
-                    None => return Poll::Ready(Some(Err("upstream timed out".into()))),
-                }
-            }
+            // The upstream is asked first: data it has ready is never blamed on the timer,
+            // however slowly the client reads.
             match Pin::new(&mut this.inner).poll_frame(cx) {
-                Poll::Pending => return Poll::Pending,
+                Poll::Pending => match this.timer.poll(cx) {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(fired) => match this.timed_out(fired) {
+                        Some(e) => this.out.push_back(e),
+                        None => return Poll::Ready(Some(Err("upstream timed out".into()))),
+                    },
+                },
                 Poll::Ready(None) => this.finish_end(),
                 Poll::Ready(Some(Err(e))) => {
                     this.finish_failed(
@@ -427,6 +441,12 @@ impl Body for TeeBody {
                         format!("upstream connection failed mid-response: {e}"),
                     );
                     return Poll::Ready(Some(Err(Box::new(e))));
+                }
+                Poll::Ready(Some(Ok(_))) if this.timer.chunk() => {
+                    match this.timed_out(Fired::Total) {
+                        Some(e) => this.out.push_back(e),
+                        None => return Poll::Ready(Some(Err("upstream timed out".into()))),
+                    }
                 }
                 Poll::Ready(Some(Ok(frame))) => match frame.into_data() {
                     Ok(data) => {

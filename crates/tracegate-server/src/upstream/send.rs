@@ -22,6 +22,7 @@ use super::breaker::Admit;
 use super::bulkhead::Lease;
 use super::policy::ShedCause;
 use super::retry::{self, Verdict};
+use super::timeouts::BeforeHead;
 use super::{Upstream, Upstreams};
 use crate::error::ProxyError;
 use crate::proxy::headers;
@@ -208,10 +209,11 @@ impl Upstream {
         }
     }
 
-    /// One exchange: sends `req` and waits for the response head until `deadline`. A `cut`
-    /// that resolves first (shutdown) is a 503; a failed connection a 502; the deadline a 504.
-    /// `keep`: the headers are copied for another attempt, else taken.
-    async fn attempt<C: Future<Output = ()>>(
+    /// One exchange: sends `req` and waits for the response head until the headers timeout
+    /// or `deadline`, whichever comes first. A `cut` that resolves first (shutdown) is a
+    /// 503; a failed connection a 502; a timeout (connect, headers, total) a 504 that names
+    /// it. `keep`: the headers are copied for another attempt, else taken.
+    pub(super) async fn attempt<C: Future<Output = ()>>(
         &self,
         req: &mut Outgoing<'_>,
         keep: bool,
@@ -231,17 +233,23 @@ impl Upstream {
         };
         *up_req.headers_mut() =
             headers::upstream_request_headers(client_headers, self.provider, self.api_key.as_ref());
+        let (head_by, which) = self
+            .timeouts
+            .head_deadline(tokio::time::Instant::now(), deadline);
         let sent = tokio::select! {
-            r = tokio::time::timeout_at(deadline, self.client.request(up_req)) => r,
+            r = tokio::time::timeout_at(head_by, self.client.request(up_req)) => r,
             () = cut => return Err(ProxyError::shutting_down()),
         };
         match sent {
             Ok(Ok(r)) => Ok(r),
+            Ok(Err(error)) if super::timeouts::is_connect_timeout(&error) => {
+                Err(self.timeouts.before_head(&self.name, BeforeHead::Connect))
+            }
             Ok(Err(error)) => {
                 tracing::warn!(%error, upstream = %self.name, "upstream request failed");
                 Err(ProxyError::unreachable(&self.name))
             }
-            Err(_) => Err(ProxyError::timeout(&self.name)),
+            Err(_) => Err(self.timeouts.before_head(&self.name, which)),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Phase 2, read the request: what is refused on the head (origin, path, content type,
-//! `admission.rs`), then the body up to `max_body_bytes` (`request_body.rs`), the
+//! `admission.rs`), then the body up to `max_body_bytes` within `body_read_timeout_secs`
+//! (`request_body.rs`; listed in flight meanwhile), the
 //! `x-tracegate-metadata` header and, on the JSON endpoints, the JSON peek (model, stream).
 //! What was read is on the trace before any refusal, so refused requests keep it.
 
@@ -29,7 +30,16 @@ pub async fn read(
     body: Body,
 ) -> Result<Read, ProxyError> {
     admission::admit(&state.origins, route, parts)?;
-    let bytes = request_body::read_limited(&parts.headers, body, state.max_body_bytes).await?;
+    // Listed in flight while the body comes: a client stalled here is seen (updated with
+    // model and upstream when sent).
+    rec.mark_in_flight();
+    let bytes = request_body::read_limited(
+        &parts.headers,
+        body,
+        state.max_body_bytes,
+        state.body_read_timeout,
+    )
+    .await?;
     let metadata = headers::metadata(&parts.headers);
     let peek = if route.json_required {
         Peek::parse(&bytes)

@@ -9,7 +9,7 @@ use tracegate_core::Provider;
 
 use super::upstream::Sent;
 use crate::proxy::recording::Recording;
-use crate::proxy::tee::TeeBody;
+use crate::proxy::tee::{BodyTimer, TeeBody};
 use crate::proxy::{cache, headers, ProxyState};
 
 /// Builds the client's response from the upstream's.
@@ -18,6 +18,7 @@ pub fn respond(state: &ProxyState, mut rec: Recording, provider: Provider, sent:
         response,
         rewrite,
         deadline,
+        timeouts,
         mut fill,
     } = sent;
     let (mut head, incoming) = response.into_parts();
@@ -42,11 +43,11 @@ pub fn respond(state: &ProxyState, mut rec: Recording, provider: Provider, sent:
         );
         cache::mark_miss(&mut head.headers);
     }
-    let sleep = Box::pin(tokio::time::sleep_until(deadline));
+    let timer = BodyTimer::new(deadline, timeouts);
     let mut body = if is_sse {
-        TeeBody::sse(incoming, rec, sleep, provider, status, rewrite)
+        TeeBody::sse(incoming, rec, timer, provider, status, rewrite)
     } else {
-        TeeBody::plain(incoming, rec, sleep, provider, status, state.max_body_bytes)
+        TeeBody::plain(incoming, rec, timer, provider, status, state.max_body_bytes)
     }
     .with_cache_fill(fill);
     body.response_ready();

@@ -26,6 +26,8 @@ pub struct Sent {
     pub rewrite: bool,
     /// When the whole exchange must be over (`timeout_secs` after arrival).
     pub deadline: tokio::time::Instant,
+    /// The upstream's timeouts; the body enforces idle and total.
+    pub timeouts: crate::upstream::Timeouts,
     pub fill: Option<Box<CacheFill>>,
 }
 
@@ -50,7 +52,7 @@ pub async fn send(
     }
     rec.mark_in_flight();
 
-    let deadline = tokio::time::Instant::from_std(rec.started()) + upstream.timeout;
+    let deadline = tokio::time::Instant::from_std(rec.started()) + upstream.timeouts.total;
     let started = rec.started();
     rec.timing().upstream_sending(started);
     let outgoing = Outgoing {
@@ -80,6 +82,7 @@ pub async fn send(
         response,
         rewrite,
         deadline,
+        timeouts: upstream.timeouts,
         fill,
     })
 }
