@@ -1,0 +1,52 @@
+// Calls to /api/v1. Same-origin cookies carry the session; no token is kept in the page.
+
+export class ApiError extends Error {
+  constructor(message, status, kind, url) {
+    super(message);
+    this.status = status;
+    this.kind = kind;
+    this.url = url;
+  }
+}
+
+let onUnauthorized = () => {};
+export function setUnauthorizedHandler(f) {
+  onUnauthorized = f;
+}
+
+export async function api(path, { method = "GET", body, signal, quiet401 = false } = {}) {
+  const url = "/api/v1" + path;
+  const init = { method, credentials: "same-origin", headers: { accept: "application/json" }, signal };
+  if (body !== undefined) {
+    init.headers["content-type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  let res;
+  try {
+    res = await fetch(url, init);
+  } catch (e) {
+    if (e.name === "AbortError") throw e;
+    throw new ApiError(`the gateway did not answer (${e.message})`, 0, "network", `${method} ${url}`);
+  }
+  if (res.status === 204) return null;
+  const text = await res.text();
+  let data = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = null;
+  }
+  if (!res.ok) {
+    const err = data && data.error ? data.error : {};
+    if (res.status === 401 && !quiet401) onUnauthorized();
+    throw new ApiError(err.message || `${res.status} ${res.statusText}`, res.status, err.kind, `${method} ${url}`);
+  }
+  return data;
+}
+
+export function qs(params) {
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== "") p.set(k, v);
+  const s = p.toString();
+  return s ? "?" + s : "";
+}
