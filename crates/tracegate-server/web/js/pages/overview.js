@@ -144,6 +144,7 @@ export default async function overview(ctx) {
     charts.push(c1, c2, c3, c4, c5, c6);
     const splitTable = table([split, "Requests", "Errors", "Tokens", "Cost", "p95"], (grouped.totals || []).map((t) => [
       t.key ?? "(none)", num(t.requests), pct(t.error_rate), num(t.total_tokens), usd(t.cost_usd), ms(t.duration_ms.p95)]), [1, 2, 3, 4, 5]);
+    splitTable.id = "split-table";
     const slowTable = (title, rows) => h("section.panel", null, h("h3", null, title),
       table(["Name", "Requests", "Errors", "p50", "p95", "p99"], (rows || []).map((r) => [r.key ?? "(none)", num(r.requests), pct(r.error_rate), ms(r.duration_ms.p50), ms(r.duration_ms.p95), ms(r.duration_ms.p99)]), [1, 2, 3, 4, 5]));
     fill(body, 
