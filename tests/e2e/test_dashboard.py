@@ -45,6 +45,17 @@ def test_every_page_renders_without_console_errors(gateway: Gateway, dashboard: 
         if path.count("/") > 1:
             name += "-detail"
         shoot(pg, name)
+        if path == "/traces":
+            # Times in the browser's zone, UTC on hover.
+            assert pg.locator("#traces time").first.get_attribute("title").endswith(" UTC")
+    # The dark theme follows prefers-color-scheme.
+    pg.emulate_media(color_scheme="dark")
+    for path, name in (("/", "overview-dark"), (f"/traces/{ids['second']}", "traces-detail-dark")):
+        pg.goto(dashboard.url + path)
+        wait_ready(pg)
+        shoot(pg, name)
+    bg = pg.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert bg == "rgb(15, 20, 25)", bg
     assert log.errors == []
 
 

@@ -22,7 +22,7 @@ export function lineChart(title, x, series, { bars = false, height = 200, yFmt =
     scales: { x: { time: true } },
     axes: [
       { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid } },
-      { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, values: (u, vals) => vals.map(yFmt), size: 60 },
+      { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, values: (u, vals) => vals.map(yFmt), size: 72 },
     ],
     series: [
       {},

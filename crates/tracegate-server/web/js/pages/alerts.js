@@ -14,7 +14,8 @@ function finding(f) {
 
 function alertItem(a, resolved) {
   return h("li.panel", { dataset: { severity: a.severity } },
-    h("div.row", null, h(`strong.sev-${a.severity}`, null, a.severity || ""), h("strong", null, a.name || a.id || a.rule || "alert"),
+    h("div.row", null, h(`strong.sev-${a.severity}`, null, a.severity || ""), h("strong", null, String(a.rule || a.id || "alert")),
+      a.labels ? h("span.muted", null, Object.entries(a.labels).map(([k, v]) => `${k}=${v}`).join(" ")) : null,
       a.since || a.started_at ? ["since ", time(a.since || a.started_at)] : null, resolved && a.resolved_at ? ["resolved ", time(a.resolved_at)] : null),
     a.summary || a.message || a.finding ? h("p", null, a.summary || a.message || a.finding) : null,
     a.value !== undefined ? h("p.muted", null, `value ${JSON.stringify(a.value)}${a.threshold !== undefined ? `, threshold ${JSON.stringify(a.threshold)}` : ""}`) : null,
@@ -54,8 +55,8 @@ export default async function alerts(ctx) {
           h("thead", null, h("tr", null, ...["Metric", "Value", "Target", "Met"].map((t) => h("th", { scope: "col" }, t)))),
           h("tbody", null, ...d.slo.map((s) => h("tr", null, h("td", null, s.metric),
             h("td", null, s.unit === "ms" ? ms(s.value) : s.value === null ? "—" : `${(+s.value).toFixed(3)} ${s.unit || ""}`),
-            h("td", null, s.unit === "ms" ? ms(s.target) : `${s.target} ${s.unit || ""}`),
-            h("td", null, s.met ? h("span.badge.ok", null, "met") : h(`span.badge.bad`, null, `missed ${s.severity || ""}`))))))] : null);
+            h("td", null, s.target === null || s.target === undefined ? "no target" : s.unit === "ms" ? ms(s.target) : `${s.target} ${s.unit || ""}`),
+            h("td", null, s.target === null || s.target === undefined ? h("span.badge.info", null, "—") : s.met ? h("span.badge.ok", null, "met") : h(`span.badge.bad`, null, `missed ${s.severity || ""}`))))))] : null);
     } catch (e) {
       if (!disposed) fill(diagBox, errorBox("diagnostics", e, loadDiag));
     }

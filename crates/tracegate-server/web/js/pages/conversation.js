@@ -18,7 +18,8 @@ function nodeItem(n, index) {
   t.dateTime = d.toISOString();
   t.title = d.toISOString().replace("T", " ").replace(/\.\d+Z$/, " UTC");
   t.textContent = dtf.format(d);
-  const span = h("span.node", null, a, t, n.model || "—", outcomeBadge(n.outcome, n.status), ms(n.duration_ms), `${num(tokens)} tok`, usd(n.cost_usd));
+  const span = h("span.node", null, a, t, h("span", null, n.model || "—"), outcomeBadge(n.outcome, n.status),
+    h("span", null, ms(n.duration_ms)), h("span", null, `${num(tokens)} tok`), h("span", null, usd(n.cost_usd)));
   li.append(span);
   return li;
 }
