@@ -254,3 +254,20 @@ def test_keyboard_alone_reaches_the_pages(gateway: Gateway, dashboard: Dashboard
         !e.labels?.length && !e.getAttribute('aria-label') && !e.hidden).map(e => e.outerHTML)""")
     assert unlabelled == []
     assert log.errors == []
+
+
+def test_a_hundred_turn_conversation_opens_whole(gateway: Gateway, dashboard: Dashboard, page: tuple[Any, Any]) -> None:
+    pg, log = page
+    messages: list[dict[str, Any]] = []
+    ids = []
+    for i in range(100):
+        messages.append({"role": "user", "content": f"Step {i}: what next for the otter rollout?"})
+        ids.append(send(gateway, messages=list(messages), account="dash-long"))
+        messages.append({"role": "assistant", "content": f"Answer {i}."})
+    last = gateway.trace(ids[-1])
+    pg.goto(dashboard.url + "/conversations/" + last["conversation_id"])
+    wait_ready(pg)
+    expect(pg.locator("#tree li[data-id]")).to_have_count(100)
+    elapsed = pg.evaluate("performance.getEntriesByName('tracegate-ready')[0].startTime")
+    print(f"100-turn conversation: first view in {elapsed:.0f} ms (figure, not a limit)")
+    assert log.errors == []

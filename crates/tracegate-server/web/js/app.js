@@ -55,6 +55,7 @@ export function navigate(url, { replace = false } = {}) {
 
 /** Marks the first view of the page rendered (tests and benchmarks wait for it). */
 export function ready() {
+  if (document.body.dataset.ready !== "1") performance.mark("tracegate-ready");
   document.body.dataset.ready = "1";
 }
 
