@@ -163,10 +163,17 @@ export default async function traces(ctx) {
       h("button", { type: "button", onclick: () => navigate(location.pathname + location.search, { replace: true }) }, "Show"));
     newBanner.classList.remove("hidden");
   });
+  // The feed dropped events for this client: the table may miss some; offer a refresh.
+  const unsubLag = live.on("lagged", () => {
+    fill(newBanner, "Some live traces were missed. ",
+      h("button", { type: "button", onclick: () => navigate(location.pathname + location.search, { replace: true }) }, "Refresh"));
+    newBanner.classList.remove("hidden");
+  });
   return () => {
     disposed = true;
     io.disconnect();
     unsub();
+    unsubLag();
   };
 }
 
