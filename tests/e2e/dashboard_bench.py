@@ -14,6 +14,7 @@ import statistics
 import sys
 import tempfile
 import time
+import zlib
 from pathlib import Path
 from urllib.parse import quote
 
@@ -43,11 +44,24 @@ def pages(gw: Gateway) -> list[tuple[str, str]]:
     return out
 
 
+def shot_name(path: str) -> str:
+    base = path.split("?")[0].strip("/")
+    parts = base.split("/")
+    name = (parts[0] or "overview") + ("-detail" if len(parts) > 1 else "")
+    query = path.split("?")[1] if "?" in path else ""
+    if name == "overview" and "range=" in query:
+        name += "-" + query.split("range=")[1].split("&")[0]
+    elif query:
+        name += "-" + format(zlib.crc32(query.encode()), "x")[:6]
+    return name
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--db", required=True, type=Path)
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--bin", default=os.environ.get("TRACEGATE_BIN", "target/release/tracegate"))
+    ap.add_argument("--screenshots", type=Path, help="save a screenshot of each page (last run) in this folder")
     args = ap.parse_args()
     os.environ["TRACEGATE_BIN"] = str(Path(args.bin).resolve())
     work = Path(tempfile.mkdtemp(prefix="dash-bench-"))
@@ -66,6 +80,10 @@ def main() -> None:
                     pg.wait_for_selector("body[data-ready='1']", timeout=120_000)
                     times.append(pg.evaluate("performance.getEntriesByName('tracegate-ready')[0].startTime"))
                     errors = pg.locator(".error-box").count()
+                    if args.screenshots and len(times) == args.runs:
+                        args.screenshots.mkdir(parents=True, exist_ok=True)
+                        pg.wait_for_timeout(300)  # charts draw on the next frame
+                        pg.screenshot(path=str(args.screenshots / (shot_name(path) + ".png")), full_page=True)
                     ctx.close()
                     if errors:
                         name += " (showed an error)"

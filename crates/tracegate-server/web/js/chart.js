@@ -32,7 +32,9 @@ export function lineChart(title, x, series, { bars = false, height = 200, yFmt =
         width: 2,
         fill: bars ? colors[i % colors.length] + "99" : undefined,
         paths: bars ? uPlot.paths.bars({ size: [0.8, 40] }) : undefined,
-        points: { show: x.length < 3 },
+        // Sparse series (a few busy buckets in a long range) show their points and span gaps.
+        points: { show: s.values.filter((v) => v !== null && v !== undefined).length < 40, size: 5 },
+        spanGaps: true,
         value: (u, v) => (v === null || v === undefined ? "—" : yFmt(v)),
       })),
     ],

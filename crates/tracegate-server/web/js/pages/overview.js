@@ -125,7 +125,8 @@ export default async function overview(ctx) {
       card("Tokens", total ? num(total.total_tokens) : "—"),
       card("Cost", total ? usd(total.cost_usd) : "—"));
     const val = (f) => g.map((s) => (s ? f(s) : null));
-    const c1 = lineChart("Requests/s", x, [{ label: "req/s", values: val((s) => s.requests / secs) }], { yFmt: (v) => num(v) });
+    const zero = (f) => g.map((s) => (s ? f(s) : 0)); // an empty bucket had no request
+    const c1 = lineChart("Requests/s", x, [{ label: "req/s", values: zero((s) => s.requests / secs) }], { yFmt: (v) => num(v) });
     const c2 = lineChart("Error rate", x, [{ label: "errors", values: val((s) => s.error_rate * 100) }], { yFmt: (v) => v.toFixed(1) + "%" });
     const c3 = lineChart("Duration", x, ["p50", "p95", "p99"].map((p) => ({ label: p, values: val((s) => s.duration_ms[p]) })), { yFmt: ms });
     const c4 = lineChart("Time to first token", x, ["p50", "p95", "p99"].map((p) => ({ label: p, values: val((s) => s.ttft_ms[p]) })), { yFmt: ms });
@@ -154,7 +155,7 @@ export default async function overview(ctx) {
       h("div.grid", null, c1.el, c2.el, c3.el, c4.el, c5.el, c6.el),
       h("h2", null, `Tokens and cost by ${split}`), splitTable,
       h("h2", null, "Slowest (by p95 duration)"),
-      h("div.grid", null, slowTable("Models", slowest.models), slowTable("Upstreams", slowest.upstreams), slowTable("Endpoints", slowest.endpoints)));
+      h("div.grid.wide", null, slowTable("Models", slowest.models), slowTable("Upstreams", slowest.upstreams), slowTable("Endpoints", slowest.endpoints)));
     ready();
   }
 
@@ -182,7 +183,7 @@ export default async function overview(ctx) {
 }
 
 function card(label, value) {
-  return h("div.card", null, h("div.label", null, label), h("div.value", null, value));
+  return h("div.card", null, h("div.label", null, label), h(String(value).length > 12 ? "div.value.small" : "div.value", null, value));
 }
 
 /** A plain table: headers, rows of cells, the indexes of numeric columns. */
