@@ -7,6 +7,7 @@
 mod alerts;
 mod analytics;
 pub mod auth;
+pub mod csrf;
 mod diagnostics;
 mod errors;
 pub mod export;
@@ -17,6 +18,7 @@ pub mod openapi;
 pub mod principal;
 pub mod schema;
 mod search;
+pub mod session;
 mod traces;
 
 #[cfg(test)]
@@ -85,14 +87,23 @@ pub fn router(state: ApiState, auth: auth::AdminAuth, guard: host_guard::HostGua
         .as_ref()
         .map(|l| l.timings.clone())
         .unwrap_or_default();
+    let gate = auth::Gate {
+        admin: auth,
+        keys: state.keys.clone(),
+    };
     let (open, _) = open_routes().split_for_parts();
     let (api, _) = api_routes().split_for_parts();
+    let (session, _) = session::routes().split_for_parts();
     let api = api
         .route_layer(middleware::from_fn_with_state(
             timings,
             crate::query_timings::time_api_queries,
         ))
-        .route_layer(middleware::from_fn_with_state(auth, auth::require_admin))
+        .route_layer(middleware::from_fn_with_state(
+            gate.clone(),
+            auth::authenticate,
+        ))
+        .merge(session.layer(axum::Extension(gate)))
         .layer(middleware::from_fn_with_state(guard, host_guard::guard));
     open.nest("/api/v1", api)
         .layer(middleware::from_fn(errors::json_errors))

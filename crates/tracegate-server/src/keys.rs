@@ -12,6 +12,7 @@ use std::time::Duration;
 use moka::future::Cache;
 use tracegate_core::keys::{KeyHash, VirtualKey};
 use tracegate_store::{Store, StoreError};
+use uuid::Uuid;
 
 /// Keys kept in the cache.
 pub const CACHE_ENTRIES: u64 = 10_000;
@@ -23,6 +24,8 @@ pub const CACHE_TTL: Duration = Duration::from_secs(5);
 pub struct KeyCache {
     store: Arc<dyn Store>,
     cache: Cache<[u8; 32], Option<Arc<VirtualKey>>>,
+    /// Keys looked up by id (the dashboard's key sessions), with the same bounds.
+    by_id: Cache<Uuid, Option<Arc<VirtualKey>>>,
 }
 
 impl std::fmt::Debug for KeyCache {
@@ -41,7 +44,22 @@ impl KeyCache {
                 .max_capacity(CACHE_ENTRIES)
                 .time_to_live(CACHE_TTL)
                 .build(),
+            by_id: Cache::builder()
+                .max_capacity(CACHE_ENTRIES)
+                .time_to_live(CACHE_TTL)
+                .build(),
         }
+    }
+
+    /// The stored key with this id, revoked and expired ones included.
+    pub async fn lookup_id(&self, id: Uuid) -> Result<Option<Arc<VirtualKey>>, StoreError> {
+        let store = self.store.clone();
+        self.by_id
+            .try_get_with(id, async move {
+                Ok::<_, StoreError>(store.key_by_id(id).await?.map(Arc::new))
+            })
+            .await
+            .map_err(|e| StoreError::Unavailable(e.to_string()))
     }
 
     /// The stored key whose text is `secret`, revoked and expired ones included.
@@ -64,6 +82,7 @@ impl KeyCache {
         if let Some(h) = key.hash {
             self.cache.invalidate(&h.0).await;
         }
+        self.by_id.invalidate(&key.id).await;
     }
 
     /// The store behind the cache.

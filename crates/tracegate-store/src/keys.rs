@@ -19,6 +19,12 @@ pub trait KeyStore: Send + Sync {
     /// The key whose hash is `hash`, revoked or expired ones included.
     async fn key_by_hash(&self, hash: KeyHash) -> Result<Option<VirtualKey>, StoreError>;
 
+    /// The key with id `id`, revoked or expired ones included (a session cookie names its
+    /// key by id). Read from [`KeyStore::list_keys`] unless a backend has better.
+    async fn key_by_id(&self, id: Uuid) -> Result<Option<VirtualKey>, StoreError> {
+        Ok(self.list_keys().await?.into_iter().find(|k| k.id == id))
+    }
+
     /// Marks the key revoked at `at` (a key already revoked keeps its first time) and
     /// answers it; [`StoreError::NotFound`] when there is no such key.
     async fn revoke_key(&self, id: Uuid, at: DateTime<Utc>) -> Result<VirtualKey, StoreError>;

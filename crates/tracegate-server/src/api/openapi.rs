@@ -37,6 +37,7 @@ const ADMIN_TOKEN: &str = "admin_token";
         (name = "analytics", description = "Conversations, usage and statistics"),
         (name = "gateway", description = "The gateway's own state"),
         (name = "keys", description = "Virtual keys"),
+        (name = "session", description = "The dashboard's session cookie"),
     )
 )]
 struct ApiDoc;
@@ -58,6 +59,7 @@ pub fn document() -> Document {
     OpenApiRouter::<super::ApiState>::with_openapi(ApiDoc::openapi())
         .merge(super::open_routes())
         .nest("/api/v1", super::api_routes())
+        .nest("/api/v1", super::session::routes())
         .into_openapi()
 }
 

@@ -226,6 +226,9 @@ impl KeyStore for MeasuredStore {
     async fn key_by_hash(&self, hash: KeyHash) -> Result<Option<VirtualKey>, StoreError> {
         self.inner.key_by_hash(hash).await
     }
+    async fn key_by_id(&self, id: uuid::Uuid) -> Result<Option<VirtualKey>, StoreError> {
+        self.inner.key_by_id(id).await
+    }
     async fn revoke_key(
         &self,
         id: uuid::Uuid,
