@@ -71,17 +71,16 @@ class DashboardServer:
                     conn.request(self.command, self.path, body=body, headers=headers)
                     resp = conn.getresponse()
                     self.send_response(resp.status, resp.reason)
-                    chunked = resp.getheader("content-length") is None
+                    bodyless = resp.status in (204, 304) or self.command == "HEAD"
+                    chunked = resp.getheader("content-length") is None and not bodyless
                     for k, v in resp.getheaders():
                         if k.lower() in HOP or (chunked and k.lower() == "content-length"):
                             continue
-                        if k.lower() == "set-cookie":
-                            v = v  # cookies pass unchanged; the host differs only by port
                         self.send_header(k, v)
                     if chunked:
                         self.send_header("transfer-encoding", "chunked")
                     self.end_headers()
-                    while True:
+                    while not bodyless:
                         chunk = resp.read1(65536) if chunked else resp.read(65536)
                         if not chunk:
                             break

@@ -5,6 +5,7 @@ a wrong token refused, and the pages behind the log-in. These need the session A
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -36,6 +37,16 @@ def _page(browser: Any, dash: Dashboard) -> tuple[Any, Any, ConsoleLog]:
     return ctx, pg, log
 
 
+def _stored(gw: Gateway, trace_id: str) -> None:
+    """Waits until the trace is stored (read with the admin token)."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if httpx.get(f"{gw.url}/api/v1/traces/{trace_id}", headers={"authorization": f"Bearer {TOKEN}"}, timeout=5).status_code == 200:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"trace {trace_id} not stored")
+
+
 def _login(pg: Any, token: str) -> None:
     pg.get_by_label("Admin token or read key").fill(token)
     pg.get_by_role("button", name="Log in").click()
@@ -57,7 +68,7 @@ def test_wrong_token_is_refused_and_sets_no_cookie(browser: Any, secured: tuple[
 
 def test_log_in_and_out_with_a_strict_http_only_cookie(browser: Any, secured: tuple[Gateway, Dashboard]) -> None:
     gw, dash = secured
-    send(gw, account="dash-auth")
+    _stored(gw, send(gw, account="dash-auth"))
     ctx, pg, log = _page(browser, dash)
     pg.goto(dash.url + "/traces")
     pg.wait_for_url(re.compile(r"/login\?next="))
@@ -83,5 +94,32 @@ def test_log_in_and_out_with_a_strict_http_only_cookie(browser: Any, secured: tu
     assert ctx.cookies() == [] or all(not c["value"] for c in ctx.cookies())
     pg.goto(dash.url + "/usage")
     pg.wait_for_url(re.compile(r"/login"))
+    assert log.errors == []
+    ctx.close()
+
+
+def test_a_read_key_logs_in_without_the_admin_pages(browser: Any, secured: tuple[Gateway, Dashboard]) -> None:
+    gw, dash = secured
+    mine = send(gw, account="dash-reader")
+    theirs = send(gw, account="dash-other")
+    admin = {"authorization": f"Bearer {TOKEN}"}
+    _stored(gw, mine)
+    _stored(gw, theirs)
+    r = httpx.post(gw.url + "/api/v1/keys", json={"account": "dash-reader", "scope": "read"}, headers=admin, timeout=10)
+    assert r.status_code == 201, r.text
+    ctx, pg, log = _page(browser, dash)
+    pg.goto(dash.url + "/login")
+    wait_ready(pg)
+    _login(pg, r.json()["key"])
+    pg.wait_for_url(re.compile(r"/$"))
+    wait_ready(pg)
+    assert pg.locator("#nav-keys").is_hidden() and pg.locator("#nav-alerts").is_hidden()
+    pg.goto(dash.url + "/traces")
+    wait_ready(pg)
+    ids = {row.get_attribute("data-id") for row in pg.locator("#traces tbody tr").all()}
+    assert mine in ids
+    pg.goto(dash.url + "/keys")
+    wait_ready(pg)
+    assert "Only an admin" in pg.locator("main").inner_text()
     assert log.errors == []
     ctx.close()

@@ -24,6 +24,8 @@ async function loadSession() {
   try {
     const s = await api("/session", { quiet401: true });
     Object.assign(session, s, { known: true });
+    // The open API (no admin token, on loopback) answers everything as the admin would.
+    if (!session.auth_required && !session.principal) session.principal = "admin";
   } catch (e) {
     if (e.status === 404 || e.status === 405) Object.assign(session, { auth_required: false, principal: "admin", known: true });
     else if (e.status === 401) Object.assign(session, { auth_required: true, principal: null, known: true });
@@ -36,7 +38,9 @@ function loggedIn() {
 }
 
 function updateChrome() {
+  // A read key's holder sees its own account's traces and usage; the rest is the admin's.
   document.getElementById("nav-keys").hidden = session.principal !== "admin";
+  document.getElementById("nav-alerts").hidden = session.principal !== "admin";
   document.getElementById("logout").hidden = !(session.auth_required && session.principal);
   const path = location.pathname;
   for (const a of document.querySelectorAll("#nav a")) {

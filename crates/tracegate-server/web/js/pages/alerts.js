@@ -23,7 +23,12 @@ function alertItem(a, resolved) {
 }
 
 export default async function alerts(ctx) {
-  const { main, query, navigate, ready } = ctx;
+  const { main, query, navigate, ready, session } = ctx;
+  if (session.principal !== "admin") {
+    main.append(h("h1", null, "Alerts and diagnostics"), h("p", null, "Only an admin sees the gateway's alerts and diagnostics."));
+    ready();
+    return null;
+  }
   const since = SINCE.includes(query.get("since")) ? query.get("since") : "1h";
   let disposed = false;
   const alertsBox = h("section", { id: "alerts" }, loading("alerts"));
