@@ -28,7 +28,8 @@ from harness import Gateway, gateway_config  # noqa: E402
 
 def pages(gw: Gateway) -> list[tuple[str, str]]:
     newest = httpx.get(gw.url + "/api/v1/traces?limit=1&fields=id,model,conversation_id,account", timeout=60).json()["data"][0]
-    conv = httpx.get(gw.url + "/api/v1/conversations?limit=1", timeout=60).json()["data"]
+    conv = httpx.get(gw.url + "/api/v1/conversations?limit=500", timeout=60).json()["data"]
+    conv.sort(key=lambda c: -c["requests"])  # the longest of the newest
     model_filter = quote(json.dumps({"field": "model", "op": "eq", "value": newest["model"]}))
     slow_filter = quote(json.dumps({"and": [{"field": "duration_ms", "op": "gt", "value": 5000}, {"field": "outcome", "op": "eq", "value": "ok"}]}))
     out = [

@@ -41,6 +41,7 @@ def test_every_page_renders_without_console_errors(gateway: Gateway, dashboard: 
         wait_ready(pg)
         assert not pg.locator(".error-box").count(), f"{path}: {pg.locator('.error-box').first.inner_text()}"
         assert pg.locator("h1").first.inner_text().strip(), path
+        assert not re.search(r"(^|\n)(null|undefined)(\n|$)", pg.locator("main").inner_text()), path
         name = path.strip("/").split("/")[0] or "overview"
         if path.count("/") > 1:
             name += "-detail"

@@ -1,7 +1,7 @@
 // One conversation as a tree: turns down the main line, branches and sub-tasks indented.
 // Built in one DocumentFragment so long conversations open at once.
 import { api } from "../api.js";
-import { h, fill, errorBox, loading, ms, usd, num, time, outcomeBadge, link, shortId } from "../dom.js";
+import { h, append, fill, errorBox, loading, ms, usd, num, time, outcomeBadge, link, shortId } from "../dom.js";
 
 const dtf = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
 
@@ -68,12 +68,12 @@ export default async function conversation(ctx) {
       tree.append(ul);
     }
     const frag = document.createDocumentFragment();
-    frag.append(
+    append(frag, [
       h("h1", null, "Conversation ", h("code", null, c.id)),
       h("p", null, `${c.account || "no account"} · `, time(c.first_ts), " → ", time(c.last_ts), ` · ${num(c.requests)} requests, ${num(c.branches)} branch(es), ${num(c.trace_count ?? counter.n)} traces · `,
-        `${num((c.input_tokens || 0) + (c.output_tokens || 0))} tokens · ${usd(c.cost_usd)} · ${(c.models || []).join(", ")}`),
+        `${num((c.input_tokens || 0) + (c.output_tokens || 0) + (c.cache_read_tokens || 0) + (c.cache_write_tokens || 0))} tokens · ${usd(c.cost_usd)} · ${(c.models || []).join(", ")}`),
       c.sub_tasks && c.sub_tasks.length ? h("p", null, "Sub-tasks: ", c.sub_tasks.map((s, i) => [i ? ", " : "", link("/conversations/" + s, shortId(s))])) : null,
-      tree);
+      tree]);
     fill(main, frag);
     ready();
   }

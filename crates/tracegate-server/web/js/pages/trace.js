@@ -1,7 +1,7 @@
 // One trace: transcript (or raw JSON), timing bar, tokens, cost, metadata, and links to its
 // conversation, parent, sub-tasks and the same account's traces.
 import { api } from "../api.js";
-import { h, fill, errorBox, loading, ms, usd, num, time, outcomeBadge, link, shortId } from "../dom.js";
+import { h, append, fill, errorBox, loading, ms, usd, num, time, outcomeBadge, link, shortId } from "../dom.js";
 import { transcript } from "../transcript.js";
 
 function walk(nodes, visit, parent = null) {
@@ -89,10 +89,10 @@ export default async function trace(ctx) {
         h("section.panel", null, h("h2", null, "Related"), related)),
       h("div.row", null, h("h2", null, "Transcript"), toggle),
       transcriptBox, rawBox);
-    related.append(
+    append(related, [
       h("li", null, "Conversation: ", t.conversation_id ? link("/conversations/" + t.conversation_id, shortId(t.conversation_id)) : "—", t.link_kind ? ` (this request: ${t.link_kind}, branch ${t.branch})` : ""),
       h("li", null, "Parent: ", t.parent_id ? link("/traces/" + t.parent_id, shortId(t.parent_id)) : "none"),
-      accountLink ? h("li", null, accountLink) : null);
+      accountLink ? h("li", null, accountLink) : null]);
     ready();
     // Sub-tasks and children come from the conversation's tree.
     if (t.conversation_id) {
