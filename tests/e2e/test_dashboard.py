@@ -272,3 +272,27 @@ def test_a_hundred_turn_conversation_opens_whole(gateway: Gateway, dashboard: Da
     elapsed = pg.evaluate("performance.getEntriesByName('tracegate-ready')[0].startTime")
     print(f"100-turn conversation: first view in {elapsed:.0f} ms (figure, not a limit)")
     assert log.errors == []
+
+
+def test_trace_transcript_shows_tool_calls_and_results(gateway: Gateway, dashboard: Dashboard, page: tuple[Any, Any]) -> None:
+    pg, log = page
+    messages = [
+        {"role": "user", "content": "Find the slow query."},
+        {"role": "assistant", "content": [
+            {"type": "text", "text": "Searching."},
+            {"type": "tool_use", "id": "toolu_dash1", "name": "grep_logs", "input": {"pattern": "slow query"}},
+        ]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_dash1", "content": "3 matches in api.log"}]},
+    ]
+    tid = send(gateway, messages=messages, system="Be brief. <b>not markup</b>")
+    gateway.trace(tid)
+    pg.goto(dashboard.url + "/traces/" + tid)
+    wait_ready(pg)
+    call = pg.locator("[data-kind='tool-call']")
+    assert "grep_logs" in call.inner_text() and '"pattern": "slow query"' in call.inner_text()
+    assert "3 matches in api.log" in pg.locator("[data-kind='tool-result']").inner_text()
+    # Bodies are text, never markup.
+    pg.locator("[data-kind='system'] summary").click()
+    assert "<b>not markup</b>" in pg.locator("[data-kind='system']").inner_text()
+    assert pg.locator("[data-kind='system'] b").count() == 0
+    assert log.errors == []

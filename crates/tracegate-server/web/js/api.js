@@ -14,9 +14,12 @@ export function setUnauthorizedHandler(f) {
   onUnauthorized = f;
 }
 
+const TIMEOUT_MS = 30000;
+
 export async function api(path, { method = "GET", body, signal, quiet401 = false } = {}) {
   const url = "/api/v1" + path;
-  const init = { method, credentials: "same-origin", headers: { accept: "application/json" }, signal };
+  // A call that never answers ends as an error (with Retry), never as an endless spinner.
+  const init = { method, credentials: "same-origin", headers: { accept: "application/json" }, signal: signal || AbortSignal.timeout(TIMEOUT_MS) };
   if (body !== undefined) {
     init.headers["content-type"] = "application/json";
     init.body = JSON.stringify(body);
@@ -25,11 +28,17 @@ export async function api(path, { method = "GET", body, signal, quiet401 = false
   try {
     res = await fetch(url, init);
   } catch (e) {
+    if (e.name === "TimeoutError") throw new ApiError(`no answer within ${TIMEOUT_MS / 1000} s`, 0, "timeout", `${method} ${url}`);
     if (e.name === "AbortError") throw e;
     throw new ApiError(`the gateway did not answer (${e.message})`, 0, "network", `${method} ${url}`);
   }
   if (res.status === 204) return null;
-  const text = await res.text();
+  let text;
+  try {
+    text = await res.text();
+  } catch (e) {
+    throw new ApiError(`the answer was cut off (${e.message})`, res.status, e.name === "TimeoutError" ? "timeout" : "network", `${method} ${url}`);
+  }
   let data = null;
   try {
     data = text ? JSON.parse(text) : null;
