@@ -75,6 +75,13 @@ def test_overview_shows_rollups_and_in_flight(gateway: Gateway, dashboard: Dashb
     pg.wait_for_url(re.compile(r"range=24h"))
     wait_ready(pg)
     assert pg.get_by_role("button", name="24 h").get_attribute("aria-pressed") == "true"
+    # A custom range.
+    pg.get_by_label("Custom range start").fill("2020-01-01T00:00")
+    pg.get_by_label("Custom range end").fill("2020-01-02T00:00")
+    pg.get_by_role("button", name="Custom range").click()
+    pg.wait_for_url(re.compile(r"range=custom"))
+    wait_ready(pg)
+    assert any(c.startswith("Requests\n0") for c in pg.locator(".card").all_inner_texts())
     assert log.errors == []
 
 

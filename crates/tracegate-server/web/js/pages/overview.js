@@ -148,8 +148,19 @@ export default async function overview(ctx) {
     splitTable.id = "split-table";
     const slowTable = (title, rows) => h("section.panel", null, h("h3", null, title),
       table(["Name", "Requests", "Errors", "p50", "p95", "p99"], (rows || []).map((r) => [r.key ?? "(none)", num(r.requests), pct(r.error_rate), ms(r.duration_ms.p50), ms(r.duration_ms.p95), ms(r.duration_ms.p99)]), [1, 2, 3, 4, 5]));
-    fill(body, 
-      requests === 0 ? firstRequest() : null,
+    // No request in the range: an empty store gets the first request's curl.
+    let empty = null;
+    if (requests === 0) {
+      try {
+        const any = await api("/traces?limit=1&fields=id");
+        empty = any.data.length ? h("p.notice", null, "No request in this range.") : firstRequest();
+      } catch {
+        empty = h("p.notice", null, "No request in this range.");
+      }
+      if (disposed) return;
+    }
+    fill(body,
+      empty,
       h("p.muted", null, "From ", time(all.from), " to ", time(all.to), `, ${all.bucket} buckets`),
       cards,
       h("div.grid", null, c1.el, c2.el, c3.el, c4.el, c5.el, c6.el),
