@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 WEB = Path(__file__).resolve().parents[2] / "crates" / "tracegate-server" / "web"
 PAGES = re.compile(r"^/(traces|traces/[^/]+|conversations|conversations/[^/]+|usage|alerts|keys|login)?$")
 HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection", "host"}
-CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'"
+CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
 
 class DashboardServer:

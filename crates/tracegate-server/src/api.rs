@@ -14,6 +14,7 @@ pub mod export;
 mod feedback;
 pub mod host_guard;
 mod keys;
+pub mod live;
 pub mod openapi;
 pub mod principal;
 pub mod schema;
@@ -23,6 +24,8 @@ mod traces;
 
 #[cfg(test)]
 mod feedback_tests;
+#[cfg(test)]
+mod live_tests;
 #[cfg(test)]
 mod model_filter_tests;
 
@@ -58,6 +61,8 @@ pub struct ApiState {
     pub diagnostics: crate::diagnostics::Sources,
     /// The proxy's virtual key cache, told of revocations.
     pub keys: crate::keys::KeyCache,
+    /// The live feed `GET /api/v1/live` subscribes to.
+    pub live: crate::live::LiveFeed,
 }
 
 impl ApiState {
@@ -74,6 +79,7 @@ impl ApiState {
             stuck_after_ms: 60_000.0,
             analytics_cache: crate::analytics_cache::AnalyticsCache::new(100),
             response_cache: Default::default(),
+            live: crate::live::LiveFeed::new(8),
         }
     }
 }
@@ -131,6 +137,7 @@ fn api_routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(alerts::list))
         .routes(routes!(keys::list, keys::create))
         .routes(routes!(keys::revoke))
+        .routes(routes!(live::live))
         .merge(search::routes())
         .merge(analytics::routes())
 }

@@ -19,6 +19,7 @@ use crate::api::{self, auth::AdminAuth, host_guard::HostGuard, ApiState};
 use crate::config::SpoolDurability;
 use crate::config::{Config, ConfigError};
 use crate::inflight::Inflight;
+use crate::live::{LiveFeed, LivePublisher};
 use crate::metrics::store::{MeasuredStore, QueryLog};
 use crate::metrics::{self, Metrics};
 use crate::otlp::{OtlpSink, OtlpTarget};
@@ -57,6 +58,8 @@ pub struct Gateway {
     pub router: Router,
     pub recorder: Recorder,
     pub inflight: Inflight,
+    /// The live feed of `/api/v1/live`.
+    pub live: LiveFeed,
     /// The gateway's metrics (disabled with `metrics = false`).
     pub metrics: Metrics,
     /// `/metrics` alone, for a listener of its own (`metrics_listen`).
@@ -86,6 +89,8 @@ impl Gateway {
         } else {
             Metrics::disabled()
         };
+        let live = LiveFeed::new(config.live_max_subscribers);
+        let publisher: Arc<dyn LivePublisher> = Arc::new(live.clone());
         let mut recorder = match config.spool_durability {
             SpoolDurability::Memory => Recorder::start_timed(
                 store.clone(),
@@ -125,7 +130,8 @@ impl Gateway {
             let sink = OtlpSink::start(target, retry, stats, &tracker, writer_stop.clone());
             recorder = recorder.with_otlp(sink);
         }
-        let inflight = Inflight::default();
+        let recorder = recorder.with_live(publisher.clone());
+        let inflight = Inflight::default().with_live(publisher);
         let cut = CancellationToken::new();
         let sink = Arc::new(RecordSink {
             recorder: recorder.clone(),
@@ -188,9 +194,11 @@ impl Gateway {
             response_cache,
             diagnostics,
             keys,
+            live: live.clone(),
         };
         metrics.watch_recorder(recorder.stats().clone());
         metrics.watch_inflight(inflight.clone());
+        metrics.watch_live(live.stats());
         let analytics_cache = api_state.analytics_cache.clone();
         metrics.watch_cache("analytics", Arc::new(move || analytics_cache.stats()));
         let responses = api_state.response_cache.clone();
@@ -210,15 +218,19 @@ impl Gateway {
         let proxy_routes = Router::new()
             .route("/v1/{*rest}", any(proxy::handle))
             .with_state(proxy_state);
-        let router = Router::new()
+        let mut router = Router::new()
             .merge(proxy_routes)
-            .merge(api::router(api_state, auth, guard).layer(axum::Extension(alerts)))
-            .merge(metrics_router.clone())
-            .fallback(not_found);
+            .merge(api::router(api_state, auth, guard.clone()).layer(axum::Extension(alerts)))
+            .merge(metrics_router.clone());
+        if config.dashboard {
+            router = router.merge(crate::dashboard::router(guard));
+        }
+        let router = router.fallback(not_found);
         Ok(Gateway {
             router,
             recorder,
             inflight,
+            live,
             metrics,
             metrics_router,
             cut,
@@ -234,6 +246,7 @@ impl Gateway {
             router,
             recorder,
             inflight: _,
+            live,
             metrics: _,
             metrics_router,
             cut: _,
@@ -244,6 +257,7 @@ impl Gateway {
         drop(router);
         drop(metrics_router);
         drop(recorder);
+        live.close();
         alerts_stop.cancel();
         writer_stop.cancel();
         tracker.close();
@@ -253,7 +267,7 @@ impl Gateway {
 
 async fn not_found(uri: http::Uri) -> crate::error::ApiError {
     crate::error::ApiError::not_found(format!(
-        "no route for {}: the proxy serves /v1/..., the API /api/v1/...",
+        "no route for {}: the proxy serves /v1/..., the API /api/v1/..., the dashboard /",
         uri.path()
     ))
 }
@@ -318,6 +332,8 @@ pub async fn serve(
         result = &mut server => result?,
         () = shutdown => {
             stop.cancel();
+            // Live feed streams never end by themselves: end them so their connections close.
+            gateway.live.close();
             let grace = Duration::from_secs(config.shutdown_grace_secs);
             tracing::info!(in_flight = gateway.inflight.len(), grace_secs = grace.as_secs(), "shutting down: no new connections, waiting for in-flight requests");
             match tokio::time::timeout(grace, &mut server).await {

@@ -31,6 +31,9 @@ pub use secret::Secret;
 pub use slo::SloConfig;
 pub use upstream::{UpstreamConfig, UpstreamKind};
 
+/// The most `live_max_subscribers` accepted.
+pub const MAX_LIVE_SUBSCRIBERS: usize = 10_000;
+
 /// Everything `tracegate serve` needs.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -110,6 +113,11 @@ pub struct Config {
     pub spool_max_bytes: u64,
     /// `/ready` answers 503 once the store has refused trace writes this long.
     pub ready_write_timeout_secs: u64,
+    /// Serve the web dashboard at `/` (its files at `/ui/...`).
+    #[serde(deserialize_with = "switch::deserialize")]
+    pub dashboard: bool,
+    /// Clients reading `GET /api/v1/live` at once; past it the feed answers 503.
+    pub live_max_subscribers: usize,
 }
 
 /// How finished traces are kept before the store has them.
@@ -170,6 +178,8 @@ impl Default for Config {
             spool_durability: SpoolDurability::Interval,
             spool_max_bytes: 1024 * 1024 * 1024,
             ready_write_timeout_secs: 30,
+            dashboard: true,
+            live_max_subscribers: 64,
         }
     }
 }
@@ -222,6 +232,8 @@ impl Config {
         "spool_durability",
         "spool_max_bytes",
         "ready_write_timeout_secs",
+        "dashboard",
+        "live_max_subscribers",
     ];
 
     /// `TRACEGATE_*` variables in the environment that are not settings (nor `TRACEGATE_CONFIG`
@@ -276,6 +288,11 @@ impl Config {
             return bad(
                 "record_queue, record_queue_bytes and record_batch must be greater than 0".into(),
             );
+        }
+        if self.live_max_subscribers > MAX_LIVE_SUBSCRIBERS {
+            return bad(format!(
+                "live_max_subscribers must be at most {MAX_LIVE_SUBSCRIBERS} (each holds a connection open)"
+            ));
         }
         if self.spool_max_bytes == 0 {
             return bad("spool_max_bytes must be greater than 0".into());

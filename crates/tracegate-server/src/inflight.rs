@@ -9,6 +9,9 @@ use parking_lot::Mutex;
 use serde::Serialize;
 use tracegate_core::{Provider, TraceId};
 
+use crate::live::event::InflightSummary;
+use crate::live::{LivePublisher, Published};
+
 #[derive(Debug, Clone)]
 struct Entry {
     started: Instant,
@@ -39,10 +42,21 @@ pub struct InflightRequest {
 #[derive(Debug, Default, Clone)]
 pub struct Inflight {
     map: Arc<Mutex<HashMap<TraceId, Entry>>>,
+    /// Told of every start and end (the live feed).
+    live: Option<Arc<dyn LivePublisher>>,
 }
 
 impl Inflight {
+    /// Also publishes every start and end to `live`.
+    pub fn with_live(mut self, live: Arc<dyn LivePublisher>) -> Self {
+        self.live = Some(live);
+        self
+    }
+
     pub fn begin(&self, id: TraceId, started: Instant, trace: &tracegate_core::Trace) {
+        if let Some(live) = &self.live {
+            live.publish(Published::inflight_start(id, trace));
+        }
         let e = Entry {
             started,
             started_at: trace.started_at,
@@ -57,7 +71,17 @@ impl Inflight {
     }
 
     pub fn end(&self, id: &TraceId) {
-        self.map.lock().remove(id);
+        let ended = self.map.lock().remove(id);
+        if let (Some(live), Some(e)) = (&self.live, ended) {
+            live.publish(Published::inflight_end(InflightSummary {
+                id: id.to_string(),
+                account: e.account,
+                model: e.model,
+                started: e
+                    .started_at
+                    .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            }));
+        }
     }
 
     pub fn len(&self) -> usize {

@@ -27,6 +27,7 @@ use tracegate_core::Trace;
 
 use crate::analytics_cache::AnalyticsCacheStats as CacheStats;
 use crate::inflight::Inflight;
+use crate::live::LiveStats;
 use crate::recorder::RecorderStats;
 pub use labels::ModelLabels;
 pub use names::*;
@@ -53,6 +54,7 @@ struct Inner {
 struct Watched {
     recorder: Option<Arc<RecorderStats>>,
     inflight: Option<Inflight>,
+    live: Option<Arc<LiveStats>>,
     caches: Vec<(&'static str, CacheStatsFn)>,
 }
 
@@ -152,6 +154,13 @@ impl Metrics {
     pub fn watch_inflight(&self, inflight: Inflight) {
         if let Some(i) = &self.inner {
             i.watched.lock().inflight = Some(inflight);
+        }
+    }
+
+    /// Reads the live feed's subscribers and counters at scrape time.
+    pub fn watch_live(&self, stats: Arc<LiveStats>) {
+        if let Some(i) = &self.inner {
+            i.watched.lock().live = Some(stats);
         }
     }
 
@@ -285,6 +294,15 @@ impl Metrics {
         }
         if let Some(inflight) = &watched.inflight {
             self.gauge(IN_FLIGHT, Vec::new()).set(inflight.len() as f64);
+        }
+        if let Some(live) = &watched.live {
+            let s = live.snapshot();
+            self.gauge(LIVE_SUBSCRIBERS, Vec::new())
+                .set(s.subscribers as f64);
+            self.counter(LIVE_EVENTS_SENT, Vec::new()).absolute(s.sent);
+            self.counter(LIVE_LAGGED_SKIPPED, Vec::new())
+                .absolute(s.lagged_skipped);
+            self.counter(LIVE_REFUSED, Vec::new()).absolute(s.refused);
         }
         for (name, read) in &watched.caches {
             let s = read();

@@ -25,8 +25,9 @@ pub const RING: usize = 128;
 /// this is only a bound).
 pub const MAX_CLASSES: usize = 64;
 /// Routes answered from memory, not the store: not query classes.
-const NOT_STORE_QUERIES: [&str; 4] = [
+const NOT_STORE_QUERIES: [&str; 5] = [
     "/api/v1/stats/inflight",
+    "/api/v1/live",
     "/api/v1/recorder",
     "/api/v1/cache",
     "/api/v1/diagnostics",

@@ -211,6 +211,8 @@ pub struct Recorder {
     stats: Arc<RecorderStats>,
     /// Where finished traces also go as OpenTelemetry spans, if configured.
     otlp: Option<OtlpSink>,
+    /// Where a summary of each queued trace is published (the live feed), if any.
+    live: Option<Arc<dyn crate::live::LivePublisher>>,
 }
 
 impl Recorder {
@@ -247,6 +249,7 @@ impl Recorder {
             max_bytes: limits.bytes,
             stats,
             otlp: None,
+            live: None,
         }
     }
 
@@ -274,7 +277,14 @@ impl Recorder {
             max_bytes: limits.bytes,
             stats,
             otlp: None,
+            live: None,
         })
+    }
+
+    /// Also publishes a summary of every trace the queue takes (the live feed).
+    pub fn with_live(mut self, live: Arc<dyn crate::live::LivePublisher>) -> Recorder {
+        self.live = Some(live);
+        self
     }
 
     /// Also hands every recorded trace to `sink` (the OpenTelemetry export).
@@ -302,9 +312,16 @@ impl Recorder {
             tracing::warn!(trace_id = %trace.id, bytes = size, queue_bytes = held, dropped_total = n, "trace queue over its byte limit; trace dropped");
             return;
         }
+        let published = self
+            .live
+            .as_ref()
+            .map(|live| (live, crate::live::Published::trace(&trace)));
         match self.tx.try_send(trace) {
             Ok(()) => {
                 self.stats.queued.fetch_add(1, Ordering::Relaxed);
+                if let Some((live, event)) = published {
+                    live.publish(event);
+                }
             }
             Err(mpsc::error::TrySendError::Full(t)) => {
                 self.stats.queue_bytes.fetch_sub(size, Ordering::Relaxed);

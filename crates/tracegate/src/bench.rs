@@ -1,6 +1,7 @@
 //! `tracegate bench ...`: whole-system benchmarks that print what they measured.
 
 mod corpus;
+mod live;
 mod load;
 mod procs;
 mod proxy;

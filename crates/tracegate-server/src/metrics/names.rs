@@ -24,6 +24,10 @@ pub const CACHE_HITS: &str = "tracegate_cache_hits_total";
 pub const CACHE_MISSES: &str = "tracegate_cache_misses_total";
 pub const CACHE_ENTRIES: &str = "tracegate_cache_entries";
 pub const BUILD_INFO: &str = "tracegate_build_info";
+pub const LIVE_SUBSCRIBERS: &str = "tracegate_live_subscribers";
+pub const LIVE_EVENTS_SENT: &str = "tracegate_live_events_sent_total";
+pub const LIVE_LAGGED_SKIPPED: &str = "tracegate_live_lagged_skipped_total";
+pub const LIVE_REFUSED: &str = "tracegate_live_subscribers_refused_total";
 
 /// Whole requests, time to first token, upstream latency: up to the 600 s upstream timeout.
 const LATENCY_BUCKETS: &[f64] = &[
@@ -121,10 +125,27 @@ fn describe(r: &PrometheusRecorder) {
     );
     c(CACHE_HITS, "Answers served from a cache, by cache.");
     c(CACHE_MISSES, "Lookups that missed a cache, by cache.");
+    c(
+        LIVE_EVENTS_SENT,
+        "Events sent to live feed subscribers (GET /api/v1/live).",
+    );
+    c(
+        LIVE_LAGGED_SKIPPED,
+        "Live feed events subscribers lost by falling behind (each told `lagged`).",
+    );
+    c(
+        LIVE_REFUSED,
+        "Live feed subscriptions refused at live_max_subscribers (503).",
+    );
     let g = |name: &'static str, unit: Unit, help: &'static str| {
         r.describe_gauge(name.into(), Some(unit), SharedString::const_str(help));
     };
     g(IN_FLIGHT, Unit::Count, "Proxied requests in flight now.");
+    g(
+        LIVE_SUBSCRIBERS,
+        Unit::Count,
+        "Clients reading the live feed now.",
+    );
     g(
         QUEUE_DEPTH,
         Unit::Count,

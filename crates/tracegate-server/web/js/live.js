@@ -103,6 +103,16 @@ export function asTrace(ev) {
   return {
     ...ev,
     started_at: ev.started_at || ev.time,
-    total_tokens: ev.total_tokens ?? (typeof ev.tokens === "number" ? ev.tokens : ev.tokens && ev.tokens.total),
+    total_tokens: ev.total_tokens ?? tokenSum(ev.tokens),
   };
+}
+
+/** The live summary's `tokens` ({input_tokens, output_tokens, ...}) as one total. */
+function tokenSum(tokens) {
+  if (typeof tokens === "number") return tokens;
+  if (!tokens || typeof tokens !== "object") return null;
+  if (typeof tokens.total_tokens === "number") return tokens.total_tokens;
+  let sum = 0;
+  for (const k of ["input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens"]) sum += tokens[k] || 0;
+  return sum;
 }

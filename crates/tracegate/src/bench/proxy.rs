@@ -38,6 +38,11 @@ pub struct ProxyBenchArgs {
     /// adds: both gateways' p50 and p99 (medians of rounds) and the difference.
     #[arg(long)]
     compare_metrics: bool,
+    /// Also measure the gateway with this many clients reading the live feed
+    /// (`GET /api/v1/live`) in each round, right after the phase without them, and report
+    /// both (medians of rounds) and their ratio.
+    #[arg(long, default_value_t = 0)]
+    live_subscribers: usize,
 }
 
 struct Phase {
@@ -196,6 +201,8 @@ pub async fn run(args: ProxyBenchArgs) -> anyhow::Result<()> {
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut errors = 0;
     let mut with_without = Vec::new();
+    let mut with_live = Vec::new();
+    let mut live_read = super::live::LiveRead::default();
     for round in 1..=args.rounds {
         let d = phase(&open_loop(&client, direct.clone(), args.rate, phase_len, drain).await);
         let g = phase(&open_loop(&client, via.clone(), args.rate, phase_len, drain).await);
@@ -212,6 +219,20 @@ pub async fn run(args: ProxyBenchArgs) -> anyhow::Result<()> {
                 "nometric", n.p50, n.p99, n.throughput, n.errors, n.n, n.sent
             );
             with_without.push((g.p50, n.p50, g.p99, n.p99));
+        }
+        if args.live_subscribers > 0 {
+            let readers =
+                super::live::LiveReaders::start(&client, &gw_listen, args.live_subscribers).await?;
+            let l = phase(&open_loop(&client, via.clone(), args.rate, phase_len, drain).await);
+            let read = readers.stop().await;
+            println!(
+                "{round:<6} {:<8} {:>9.3} {:>9.3} {:>11.1} {:>7} {:>8} {:>8}",
+                "live", l.p50, l.p99, l.throughput, l.errors, l.n, l.sent
+            );
+            live_read.events += read.events;
+            live_read.lagged += read.lagged;
+            with_live.push((l.p50, g.p50, l.p99, g.p99));
+            errors += l.errors;
         }
         add50.push(g.p50 - d.p50);
         add99.push(g.p99 - d.p99);
@@ -244,6 +265,9 @@ pub async fn run(args: ProxyBenchArgs) -> anyhow::Result<()> {
     if !with_without.is_empty() {
         print_metrics_cost(&with_without);
     }
+    if !with_live.is_empty() {
+        print_live_cost(&with_live, args.live_subscribers, live_read);
+    }
     match rss {
         Some(b) => println!("gateway peak RSS: {:.1} MB", b as f64 / 1e6),
         None => println!("gateway peak RSS: not available"),
@@ -270,6 +294,26 @@ fn print_metrics_cost(rounds: &[(f64, f64, f64, f64)]) {
     println!(
         "metrics on vs off, p99 (median of rounds): {on99:.3} ms vs {off99:.3} ms, difference {:.1} us",
         diff99 * 1000.0
+    );
+}
+
+/// What the live feed's readers cost: per round (p50 with, p50 without, p99 with, p99
+/// without) in ms.
+fn print_live_cost(rounds: &[(f64, f64, f64, f64)], n: usize, read: super::live::LiveRead) {
+    let col = |f: fn(&(f64, f64, f64, f64)) -> f64| median(rounds.iter().map(f).collect());
+    let (with50, without50) = (col(|r| r.0), col(|r| r.1));
+    let (with99, without99) = (col(|r| r.2), col(|r| r.3));
+    println!(
+        "live feed, {n} subscribers vs 0, p50 (median of rounds): {with50:.3} ms vs {without50:.3} ms, ratio {:.2}",
+        with50 / without50.max(1e-9)
+    );
+    println!(
+        "live feed, {n} subscribers vs 0, p99 (median of rounds): {with99:.3} ms vs {without99:.3} ms, ratio {:.2}",
+        with99 / without99.max(1e-9)
+    );
+    println!(
+        "live feed: {} events read by the subscribers, {} lagged notices",
+        read.events, read.lagged
     );
 }
 

@@ -29,6 +29,7 @@ fn app(store: SqliteStore) -> Router {
         stuck_after_ms: 60_000.0,
         analytics_cache: AnalyticsCache::default(),
         response_cache: Default::default(),
+        live: crate::live::LiveFeed::new(8),
     };
     router(state, AdminAuth::new(None), Default::default())
 }
