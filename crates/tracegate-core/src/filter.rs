@@ -80,6 +80,24 @@ pub enum Value {
 }
 
 impl Filter {
+    /// `filter AND account = account`: what a reader limited to one account may match,
+    /// whatever the request asked.
+    pub fn of_account(filter: Option<Filter>, account: &str) -> Filter {
+        let own = Filter::Leaf(Predicate {
+            field: Field::Column(Column::Account),
+            op: Op::Eq,
+            value: Value::Text(account.to_owned()),
+        });
+        match filter {
+            None => own,
+            Some(Filter::And(mut all)) => {
+                all.push(own);
+                Filter::And(all)
+            }
+            Some(other) => Filter::And(vec![other, own]),
+        }
+    }
+
     /// Parses and checks a filter; `pointer` locates `json` in the request
     /// body (e.g. `"/filter"`) and prefixes every error pointer.
     pub fn parse(json: &Json, pointer: &str) -> Result<Filter, FilterError> {

@@ -108,10 +108,13 @@ impl AnalyticsCache {
         }
     }
 
-    /// Returns the cached answer for `key`, or computes, caches and returns it.
-    /// Errors are never cached.
+    /// Returns the cached answer for `key` as seen by `scope` (the one account the
+    /// reader is limited to, `None` for the admin), or computes, caches and returns it.
+    /// The scope is part of the cache key, so one account never gets an answer computed
+    /// for another or for the admin. Errors are never cached.
     pub async fn get_or_compute<E, F, Fut>(
         &self,
+        scope: Option<&str>,
         key: String,
         ttl: Duration,
         compute: F,
@@ -120,6 +123,9 @@ impl AnalyticsCache {
         F: FnOnce() -> Fut,
         Fut: std::future::Future<Output = Result<serde_json::Value, E>>,
     {
+        // A JSON string (or null) cannot end early: no account name can fake another's.
+        let scope = serde_json::to_string(&scope).unwrap_or_default();
+        let key = format!("{scope}|{key}");
         if let Some(v) = self.get(&key).await {
             return Ok((v, true));
         }
@@ -146,7 +152,7 @@ mod tests {
     async fn hits_and_misses_are_counted_and_errors_not_cached() {
         let c = AnalyticsCache::new(10);
         let (v, hit) = c
-            .get_or_compute::<(), _, _>("k".into(), RECENT_TTL, || async {
+            .get_or_compute::<(), _, _>(None, "k".into(), RECENT_TTL, || async {
                 Ok(serde_json::json!(1))
             })
             .await
@@ -154,14 +160,14 @@ mod tests {
         assert_eq!((*v).clone(), serde_json::json!(1));
         assert!(!hit);
         let (_, hit) = c
-            .get_or_compute::<(), _, _>("k".into(), RECENT_TTL, || async {
+            .get_or_compute::<(), _, _>(None, "k".into(), RECENT_TTL, || async {
                 Ok(serde_json::json!(2))
             })
             .await
             .unwrap();
         assert!(hit);
         let r = c
-            .get_or_compute::<&str, _, _>("e".into(), RECENT_TTL, || async { Err("boom") })
+            .get_or_compute::<&str, _, _>(None, "e".into(), RECENT_TTL, || async { Err("boom") })
             .await;
         assert!(r.is_err());
         assert!(c.get("e").await.is_none());

@@ -28,6 +28,8 @@ mod feedback_tests;
 mod live_tests;
 #[cfg(test)]
 mod model_filter_tests;
+#[cfg(test)]
+mod tenant_tests;
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;

@@ -76,7 +76,7 @@ pub struct ExportArgs {
 
 pub async fn run(args: ExportArgs) -> anyhow::Result<()> {
     let params = params(&args, chrono::Utc::now().timestamp_millis())?;
-    let query = tracegate_server::api::export::request::from_params(&params)
+    let query = tracegate_server::api::export::request::from_params(&params, None)
         .map_err(|e| anyhow::anyhow!("{}: {}", option_name(&e.pointer), e.message))?;
     let mut sink = Sink::open(args.format, args.output.as_deref(), query.columns())?;
     let dest = match &args.output {

@@ -24,6 +24,7 @@ use tracegate_store::export::{Export, ExportQuery};
 use tracegate_store::search::SearchError;
 use tracegate_store::{Store, TraceSummary};
 
+use super::principal::Principal;
 use super::schema::ExportParams;
 use super::ApiState;
 use crate::error::{ApiError, ErrorBody};
@@ -48,11 +49,12 @@ pub const NDJSON: &str = "application/x-ndjson";
     ))]
 pub async fn export(
     State(s): State<ApiState>,
+    principal: Principal,
     params: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(params) =
         params.map_err(|e| ApiError::bad_request(e.body_text(), Some("/query".into())))?;
-    let query = request::from_params(&params).map_err(bad_request)?;
+    let query = request::from_params(&params, principal.account()).map_err(bad_request)?;
     let body = ndjson(s.store.clone(), query).await?;
     let mut resp = Response::new(body);
     let headers = resp.headers_mut();

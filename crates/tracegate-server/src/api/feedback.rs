@@ -13,6 +13,7 @@ use axum::Json;
 use tracegate_core::feedback::{Feedback, FeedbackInput};
 use tracegate_store::StoreError;
 
+use super::principal::Principal;
 use super::traces::parse_id;
 use super::ApiState;
 use crate::error::{ApiError, ErrorBody};
@@ -28,10 +29,19 @@ use crate::error::{ApiError, ErrorBody};
     ))]
 pub async fn post(
     State(s): State<ApiState>,
+    principal: Principal,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<(StatusCode, Json<Feedback>), ApiError> {
     let trace_id = parse_id(&id)?;
+    if let Some(own) = principal.account() {
+        // A read key gives feedback on its own account's traces only; another's is as
+        // absent as one that does not exist.
+        let trace = s.store.get(trace_id).await?;
+        if !trace.is_some_and(|t| t.summary.account.as_deref() == Some(own)) {
+            return Err(ApiError::not_found(format!("no trace with id {id}")));
+        }
+    }
     let input = FeedbackInput::parse(&body)
         .map_err(|e| ApiError::bad_request(e.message, Some(e.pointer)))?;
     let feedback = Feedback::new(trace_id, input);

@@ -26,7 +26,9 @@ const ADMIN_TOKEN: &str = "admin_token";
         title = "tracegate",
         description = "The read API of the tracegate LLM gateway: traces, search, export, \
                        conversations, usage and statistics. Routes under /api need \
-                       `Authorization: Bearer <TRACEGATE_ADMIN_TOKEN>` when a token is set. \
+                       `Authorization: Bearer <TRACEGATE_ADMIN_TOKEN>` when a token is set, \
+                       or a virtual key with the read scope (`Bearer tg-...`), which sees \
+                       its own account only, or the session cookie of `POST /api/v1/session`. \
                        Every error is `{\"error\": {\"kind\", \"message\", \"pointer\"}}`."
     ),
     modifiers(&AdminToken),

@@ -29,6 +29,27 @@ impl Principal {
     pub fn is_admin(&self) -> bool {
         matches!(self, Principal::Admin)
     }
+
+    /// Whether a trace or conversation of `account` may be shown.
+    pub fn sees(&self, account: Option<&str>) -> bool {
+        match self {
+            Principal::Admin => true,
+            Principal::Account(own) => account == Some(own.as_str()),
+        }
+    }
+
+    /// The account an analytics query is limited to, from its `account` parameter: for
+    /// the admin what was asked (`None` for all); for an account its own, and asking for
+    /// another is a 403 (that names nothing about the other).
+    pub fn account_param(&self, asked: Option<&str>) -> Result<Option<String>, ApiError> {
+        match (self, asked) {
+            (Principal::Admin, asked) => Ok(asked.map(str::to_owned)),
+            (Principal::Account(own), Some(a)) if a != own => {
+                Err(ApiError::forbidden("a read key sees only its own account"))
+            }
+            (Principal::Account(own), _) => Ok(Some(own.clone())),
+        }
+    }
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Principal {

@@ -27,6 +27,7 @@ use tracegate_store::search::{project, SearchError};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::principal::Principal;
 use super::schema::{SearchAnswer, SearchBody, TracesParams};
 use super::ApiState;
 use crate::analytics_cache::AnalyticsCache;
@@ -49,13 +50,14 @@ pub fn routes() -> OpenApiRouter<ApiState> {
     ))]
 async fn list(
     State(s): State<ApiState>,
+    principal: Principal,
     params: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let started = Instant::now();
     let Query(params) =
         params.map_err(|e| ApiError::bad_request(e.body_text(), Some("/query".into())))?;
-    let req = request::from_params(&params).map_err(bad_request)?;
-    respond(&s, &req, started).await
+    let req = request::from_params(&params, principal.account()).map_err(bad_request)?;
+    respond(&s, &principal, &req, started).await
 }
 
 /// Search with a filter tree, full text, sort, fields and keyset paging.
@@ -65,10 +67,14 @@ async fn list(
         (status = 200, description = "A page of traces", body = SearchAnswer),
         (status = 400, description = "A bad request, the pointer naming the bad part", body = ErrorBody),
     ))]
-async fn search(State(s): State<ApiState>, body: Bytes) -> Result<Response, ApiError> {
+async fn search(
+    State(s): State<ApiState>,
+    principal: Principal,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let started = Instant::now();
-    let req = request::from_body(&body).map_err(bad_request)?;
-    respond(&s, &req, started).await
+    let req = request::from_body(&body, principal.account()).map_err(bad_request)?;
+    respond(&s, &principal, &req, started).await
 }
 
 fn bad_request(e: SearchError) -> ApiError {
@@ -86,6 +92,7 @@ struct Body<'a> {
 
 async fn respond(
     s: &ApiState,
+    principal: &Principal,
     req: &SearchRequest,
     started: Instant,
 ) -> Result<Response, ApiError> {
@@ -101,7 +108,7 @@ async fn respond(
             .unwrap_or(now_ms);
         let ttl = AnalyticsCache::ttl_for(to_ms, now_ms);
         s.analytics_cache
-            .get_or_compute(cache_key(req), ttl, || page(s, req))
+            .get_or_compute(principal.account(), cache_key(req), ttl, || page(s, req))
             .await?
     } else {
         (Arc::new(page(s, req).await?), false)

@@ -4,6 +4,7 @@ use axum::extract::{Path, State};
 use axum::Json;
 use tracegate_store::TraceDetail;
 
+use super::principal::Principal;
 use super::schema::InflightAnswer;
 use super::ApiState;
 use crate::error::{ApiError, ErrorBody};
@@ -29,21 +30,29 @@ pub fn parse_id(id: &str) -> Result<uuid::Uuid, ApiError> {
     ))]
 pub async fn get_one(
     State(s): State<ApiState>,
+    principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let uuid = parse_id(&id)?;
-    match s.store.get(uuid).await? {
+    // Another account's trace is as absent as one that does not exist.
+    match s
+        .store
+        .get(uuid)
+        .await?
+        .filter(|t| principal.sees(t.summary.account.as_deref()))
+    {
         Some(t) => Ok(Json(serde_json::to_value(t).unwrap_or_default())),
         None => Err(ApiError::not_found(format!("no trace with id {id}"))),
     }
 }
 
 /// Requests in flight now, longest first; those running longer than
-/// `stuck_after_ms` are flagged as stuck.
+/// `stuck_after_ms` are flagged as stuck. A read key sees its own account's only.
 #[utoipa::path(get, path = "/stats/inflight", tag = "gateway",
     responses((status = 200, description = "Requests in flight", body = InflightAnswer)))]
-pub async fn inflight(State(s): State<ApiState>) -> Json<InflightAnswer> {
-    let data = s.inflight.snapshot(s.stuck_after_ms);
+pub async fn inflight(State(s): State<ApiState>, principal: Principal) -> Json<InflightAnswer> {
+    let mut data = s.inflight.snapshot(s.stuck_after_ms);
+    data.retain(|r| principal.sees(r.account.as_deref()));
     let stuck = data.iter().filter(|r| r.stuck).count();
     Json(InflightAnswer {
         count: data.len(),

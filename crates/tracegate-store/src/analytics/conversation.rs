@@ -1,6 +1,7 @@
 //! Conversations: the list query with its keyset cursor, the summaries it
 //! returns, and one conversation's traces as a tree.
 
+mod scope;
 mod tree;
 
 use chrono::{DateTime, Utc};
@@ -187,6 +188,10 @@ pub struct ConversationTrace {
     pub link_kind: Option<LinkKind>,
     /// The request path.
     pub endpoint: String,
+    /// The account it ran under (a conversation may take in another account's trace that
+    /// continues it).
+    #[serde(default)]
+    pub account: Option<String>,
     /// The model that answered.
     pub model: Option<String>,
     /// How it ended.

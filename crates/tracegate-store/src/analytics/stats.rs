@@ -67,12 +67,13 @@ impl GroupBy {
     }
 }
 
-/// Statistics over a range in buckets, optionally grouped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Statistics over a range in buckets, optionally grouped, optionally of one account.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatsQuery {
     range: TimeRange,
     bucket: Bucket,
     group_by: Option<GroupBy>,
+    account: Option<String>,
 }
 
 impl StatsQuery {
@@ -90,7 +91,19 @@ impl StatsQuery {
             range,
             bucket,
             group_by,
+            account: None,
         })
+    }
+
+    /// The same query over the traces of `account` only.
+    pub fn of_account(mut self, account: Option<String>) -> StatsQuery {
+        self.account = account;
+        self
+    }
+
+    /// The account the figures are limited to, `None` for all.
+    pub fn account(&self) -> Option<&str> {
+        self.account.as_deref()
     }
 
     /// The range.
@@ -184,11 +197,12 @@ pub struct StatsReport {
     pub totals: Vec<GroupStats>,
 }
 
-/// The slowest endpoints, models and upstreams over a range.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The slowest endpoints, models and upstreams over a range, optionally of one account.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SlowestQuery {
     range: TimeRange,
     limit: u32,
+    account: Option<String>,
 }
 
 impl SlowestQuery {
@@ -203,7 +217,22 @@ impl SlowestQuery {
                 max: MAX_SLOWEST_LIMIT,
             });
         }
-        Ok(SlowestQuery { range, limit })
+        Ok(SlowestQuery {
+            range,
+            limit,
+            account: None,
+        })
+    }
+
+    /// The same query over the traces of `account` only.
+    pub fn of_account(mut self, account: Option<String>) -> SlowestQuery {
+        self.account = account;
+        self
+    }
+
+    /// The account the figures are limited to, `None` for all.
+    pub fn account(&self) -> Option<&str> {
+        self.account.as_deref()
     }
 
     /// The range.

@@ -123,6 +123,15 @@ impl TimeRange {
         plan
     }
 
+    /// The whole range read from trace rows: for figures rollups do not keep (one
+    /// account's statistics).
+    pub fn plan_exact(self) -> ReadPlan {
+        ReadPlan {
+            exact: vec![self],
+            ..ReadPlan::default()
+        }
+    }
+
     /// `from` as a UTC time.
     pub fn from_time(self) -> DateTime<Utc> {
         to_time(self.from_ms)

@@ -11,6 +11,7 @@ use tracegate_store::analytics::{
 };
 
 use super::params::{bad, given, number, query};
+use crate::api::principal::Principal;
 use crate::api::ApiState;
 use crate::error::{ApiError, ErrorBody};
 
@@ -40,6 +41,7 @@ pub struct ListParams {
     ))]
 pub async fn list(
     State(s): State<ApiState>,
+    principal: Principal,
     params: Result<Query<ListParams>, QueryRejection>,
 ) -> Result<Json<ConversationPage>, ApiError> {
     let p = query(params)?;
@@ -56,12 +58,11 @@ pub async fn list(
         .map(ConversationCursor::parse)
         .transpose()
         .map_err(|e| bad("cursor", e))?;
-    let q = ConversationQuery::new(p.account.clone(), from, to, limit, cursor).map_err(
-        |e| match e {
-            QueryError::EmptyRange { .. } => bad("from", e),
-            _ => bad("limit", e),
-        },
-    )?;
+    let account = principal.account_param(given(&p.account))?;
+    let q = ConversationQuery::new(account, from, to, limit, cursor).map_err(|e| match e {
+        QueryError::EmptyRange { .. } => bad("from", e),
+        _ => bad("limit", e),
+    })?;
     Ok(Json(s.store.conversations(q).await?))
 }
 
@@ -75,6 +76,7 @@ pub async fn list(
     ))]
 pub async fn get_one(
     State(s): State<ApiState>,
+    principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<ConversationTree>, ApiError> {
     let uuid = uuid::Uuid::parse_str(&id).map_err(|_| {
@@ -83,7 +85,13 @@ pub async fn get_one(
             Some("/path/id".into()),
         )
     })?;
-    match s.store.conversation(uuid).await? {
+    let tree = s.store.conversation(uuid).await?;
+    // Another account's conversation is as absent as one that does not exist.
+    let tree = match principal.account() {
+        Some(own) => tree.and_then(|t| t.only_account(own)),
+        None => tree,
+    };
+    match tree {
         Some(tree) => Ok(Json(tree)),
         None => Err(ApiError::not_found(format!("no conversation with id {id}"))),
     }

@@ -107,6 +107,7 @@ impl Range {
 /// Answers from the cache, or computes, caches and answers; marks which with [`CACHE_HEADER`].
 pub async fn cached<T, F, Fut>(
     cache: &AnalyticsCache,
+    scope: Option<&str>,
     key: String,
     ttl: Duration,
     compute: F,
@@ -117,7 +118,7 @@ where
     Fut: std::future::Future<Output = Result<T, ApiError>>,
 {
     let (value, hit): (Arc<serde_json::Value>, bool) = cache
-        .get_or_compute(key, ttl, || async {
+        .get_or_compute(scope, key, ttl, || async {
             let answer = compute().await?;
             serde_json::to_value(answer).map_err(|e| ApiError {
                 status: StatusCode::INTERNAL_SERVER_ERROR,

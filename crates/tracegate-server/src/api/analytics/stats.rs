@@ -10,6 +10,7 @@ use tracegate_store::analytics::{
 
 use super::params::{bad, cached, given, now_ms, number, query, Range};
 use crate::analytics_cache::AnalyticsCache;
+use crate::api::principal::Principal;
 use crate::api::ApiState;
 use crate::error::{ApiError, ErrorBody};
 
@@ -36,6 +37,7 @@ pub struct StatsParams {
     ))]
 pub async fn stats(
     State(s): State<ApiState>,
+    principal: Principal,
     params: Result<Query<StatsParams>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let p = query(params)?;
@@ -49,7 +51,9 @@ pub async fn stats(
         .map(GroupBy::parse)
         .transpose()
         .map_err(|e| bad("group_by", e))?;
-    let q = StatsQuery::new(range.range, bucket, group_by).map_err(|e| bad("bucket", e))?;
+    let q = StatsQuery::new(range.range, bucket, group_by)
+        .map_err(|e| bad("bucket", e))?
+        .of_account(principal.account().map(str::to_owned));
     let key = format!(
         "stats|{}|{}|{}",
         range.key(),
@@ -58,9 +62,13 @@ pub async fn stats(
     );
     let store = s.store.clone();
     let ttl = AnalyticsCache::ttl_for(range.range.to_ms(), now);
-    cached(&s.analytics_cache, key, ttl, || async move {
-        Ok(store.request_stats(q).await?)
-    })
+    cached(
+        &s.analytics_cache,
+        principal.account(),
+        key,
+        ttl,
+        || async move { Ok(store.request_stats(q).await?) },
+    )
     .await
 }
 
@@ -86,18 +94,25 @@ pub struct SlowestParams {
     ))]
 pub async fn slowest(
     State(s): State<ApiState>,
+    principal: Principal,
     params: Result<Query<SlowestParams>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let p = query(params)?;
     let now = now_ms();
     let range = Range::parse(&p.from, &p.to, now)?;
     let limit = number("limit", &p.limit, 10, 1, MAX_SLOWEST_LIMIT)?;
-    let q = SlowestQuery::new(range.range, limit).map_err(|e| bad("from", e))?;
+    let q = SlowestQuery::new(range.range, limit)
+        .map_err(|e| bad("from", e))?
+        .of_account(principal.account().map(str::to_owned));
     let key = format!("stats/slowest|{}|{limit}", range.key());
     let store = s.store.clone();
     let ttl = AnalyticsCache::ttl_for(range.range.to_ms(), now);
-    cached(&s.analytics_cache, key, ttl, || async move {
-        Ok(store.slowest(q).await?)
-    })
+    cached(
+        &s.analytics_cache,
+        principal.account(),
+        key,
+        ttl,
+        || async move { Ok(store.slowest(q).await?) },
+    )
     .await
 }

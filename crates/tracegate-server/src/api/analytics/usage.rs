@@ -9,6 +9,7 @@ use tracegate_store::analytics::{AccountUsage, Bucket, TimeRange, UsageQuery, Us
 
 use super::params::{bad, cached, given, now_ms, number, query};
 use crate::analytics_cache::AnalyticsCache;
+use crate::api::principal::Principal;
 use crate::api::ApiState;
 use crate::error::{ApiError, ErrorBody};
 
@@ -42,16 +43,17 @@ fn window_range(raw: &Option<String>, now: i64) -> Result<(i64, TimeRange), ApiE
     ))]
 pub async fn window(
     State(s): State<ApiState>,
+    principal: Principal,
     params: Result<Query<WindowParams>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let p = query(params)?;
     let now = now_ms();
     let (len, range) = window_range(&p.window, now)?;
-    let account = given(&p.account).map(str::to_owned);
+    let account = principal.account_param(given(&p.account))?;
     let key = format!("usage/window|{account:?}|{len}");
     let q = UsageQuery::new(account, range, Bucket::FiveMinutes, false)
         .map_err(|e| bad("window", e))?;
-    usage_answer(&s, key, now, q).await
+    usage_answer(&s, &principal, key, now, q).await
 }
 
 /// Query of `GET /usage/daily`.
@@ -74,21 +76,23 @@ pub struct DailyParams {
     ))]
 pub async fn daily(
     State(s): State<ApiState>,
+    principal: Principal,
     params: Result<Query<DailyParams>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let p = query(params)?;
     let days = number("days", &p.days, 30, 1, 366)?;
     let now = now_ms();
     let range = TimeRange::last_days(now, days).map_err(|e| bad("days", e))?;
-    let account = given(&p.account).map(str::to_owned);
+    let account = principal.account_param(given(&p.account))?;
     let key = format!("usage/daily|{account:?}|{days}");
     let q = UsageQuery::new(account, range, Bucket::Day, true).map_err(|e| bad("days", e))?;
-    usage_answer(&s, key, now, q).await
+    usage_answer(&s, &principal, key, now, q).await
 }
 
 /// The answer to a usage query ending `now`, from the response cache when it is there.
 async fn usage_answer(
     s: &ApiState,
+    principal: &Principal,
     key: String,
     now: i64,
     q: UsageQuery,
@@ -96,6 +100,7 @@ async fn usage_answer(
     let store = s.store.clone();
     cached(
         &s.analytics_cache,
+        principal.account(),
         key,
         AnalyticsCache::ttl_for(now, now),
         || async move { Ok(store.usage(q).await?) },
@@ -129,21 +134,29 @@ pub struct Accounts {
     ))]
 pub async fn accounts(
     State(s): State<ApiState>,
+    principal: Principal,
     params: Result<Query<AccountsParams>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let p = query(params)?;
     let now = now_ms();
     let (len, range) = window_range(&p.window, now)?;
     let store = s.store.clone();
+    let scope = principal.clone();
     cached(
         &s.analytics_cache,
+        principal.account(),
         format!("usage/accounts|{len}"),
         AnalyticsCache::ttl_for(now, now),
         || async move {
             Ok(Accounts {
                 from: range.from_time(),
                 to: range.to_time(),
-                data: store.usage_by_account(range).await?,
+                data: store
+                    .usage_by_account(range)
+                    .await?
+                    .into_iter()
+                    .filter(|a| scope.sees(a.account.as_deref()))
+                    .collect(),
             })
         },
     )

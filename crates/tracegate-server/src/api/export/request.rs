@@ -24,8 +24,12 @@ fn malformed(name: &str, message: String) -> SearchError {
     )
 }
 
-/// Reads the query parameters of `GET /traces/export`.
-pub fn from_params(params: &[(String, String)]) -> Result<ExportQuery, SearchError> {
+/// Reads the query parameters of `GET /traces/export`; with a `scope`, the filter is
+/// limited to that account.
+pub fn from_params(
+    params: &[(String, String)],
+    scope: Option<&str>,
+) -> Result<ExportQuery, SearchError> {
     let mut search_params = Vec::with_capacity(params.len());
     let (mut filter, mut cursor, mut bodies, mut limit) = (None, None, None, None);
     for (name, value) in params {
@@ -47,7 +51,7 @@ pub fn from_params(params: &[(String, String)]) -> Result<ExportQuery, SearchErr
             ));
         }
     }
-    let searched = request::from_params(&search_params)?;
+    let searched = request::from_params(&search_params, None)?;
     let mut search = searched.query;
     if let Some(raw) = filter.filter(|v| !v.is_empty()) {
         let json: Value = serde_json::from_str(raw).map_err(|e| {
@@ -66,6 +70,7 @@ pub fn from_params(params: &[(String, String)]) -> Result<ExportQuery, SearchErr
             Some(simple) => Filter::And(vec![simple, tree]),
         });
     }
+    search.filter = request::scoped(search.filter.take(), scope);
     if let Some(cursor) = cursor.filter(|v| !v.is_empty()) {
         search = search.with_cursor(cursor, "/query/cursor")?;
     }

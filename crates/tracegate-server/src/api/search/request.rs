@@ -26,15 +26,16 @@ fn malformed(pointer: &str, message: String) -> SearchError {
     SearchError::new(SearchErrorKind::Malformed, pointer, message)
 }
 
-/// Reads a `POST /traces/search` body (empty means `{}`).
-pub fn from_body(body: &[u8]) -> Result<SearchRequest, SearchError> {
+/// Reads a `POST /traces/search` body (empty means `{}`); with a `scope`, the filter is
+/// limited to that account before a cursor is checked against it.
+pub fn from_body(body: &[u8], scope: Option<&str>) -> Result<SearchRequest, SearchError> {
     if body.iter().all(u8::is_ascii_whitespace) {
-        return from_object(&Map::new());
+        return from_object(&Map::new(), scope);
     }
     let json: Value = serde_json::from_slice(body)
         .map_err(|e| malformed("", format!("the body is not valid JSON: {e}")))?;
     match json {
-        Value::Object(obj) => from_object(&obj),
+        Value::Object(obj) => from_object(&obj, scope),
         other => Err(malformed(
             "",
             format!("the body must be a JSON object, got {}", json_type(&other)),
@@ -42,7 +43,10 @@ pub fn from_body(body: &[u8]) -> Result<SearchRequest, SearchError> {
     }
 }
 
-fn from_object(obj: &Map<String, Value>) -> Result<SearchRequest, SearchError> {
+fn from_object(
+    obj: &Map<String, Value>,
+    scope: Option<&str>,
+) -> Result<SearchRequest, SearchError> {
     if let Some(key) = obj.keys().find(|k| !BODY_KEYS.contains(&k.as_str())) {
         return Err(malformed(
             &format!("/{}", key.replace('~', "~0").replace('/', "~1")),
@@ -97,7 +101,7 @@ fn from_object(obj: &Map<String, Value>) -> Result<SearchRequest, SearchError> {
         None => None,
     };
     let query = SearchQuery {
-        filter,
+        filter: scoped(filter, scope),
         text,
         sort,
         order,
@@ -114,8 +118,11 @@ fn from_object(obj: &Map<String, Value>) -> Result<SearchRequest, SearchError> {
 /// Reads the query parameters of `GET /traces`: the simple filter
 /// parameters (`model`, `model_requested`, `provider`, `account`, `status`,
 /// `outcome`, `from`, `to`) and `q`, `sort`, `order`, `cursor`, `limit`,
-/// `fields` (comma-separated).
-pub fn from_params(params: &[(String, String)]) -> Result<SearchRequest, SearchError> {
+/// `fields` (comma-separated). With a `scope`, the filter is limited to that account.
+pub fn from_params(
+    params: &[(String, String)],
+    scope: Option<&str>,
+) -> Result<SearchRequest, SearchError> {
     let mut seen: Vec<&str> = Vec::new();
     for (name, _) in params {
         let pointer = format!("/query/{name}");
@@ -173,7 +180,7 @@ pub fn from_params(params: &[(String, String)]) -> Result<SearchRequest, SearchE
         None => None,
     };
     let query = SearchQuery {
-        filter,
+        filter: scoped(filter, scope),
         text,
         sort,
         order,
@@ -208,5 +215,13 @@ fn json_type(v: &Value) -> &'static str {
         Value::String(_) => "a string",
         Value::Array(_) => "an array",
         Value::Object(_) => "an object",
+    }
+}
+
+/// `filter`, limited to the account `scope` when there is one.
+pub fn scoped(filter: Option<Filter>, scope: Option<&str>) -> Option<Filter> {
+    match scope {
+        Some(account) => Some(Filter::of_account(filter, account)),
+        None => filter,
     }
 }

@@ -91,7 +91,7 @@ pub(super) fn list_sql(q: &ConversationQuery) -> (String, Vec<Value>) {
 /// The trace columns, in the order [`trace`] reads them.
 const TRACE_COLUMNS: &str = "id, ts, conversation_id, parent_id, branch, link_kind, endpoint,
     model, outcome, status, duration_ms, ttft_ms, input_tokens, output_tokens,
-    cache_read_tokens, cache_write_tokens, cost_usd";
+    cache_read_tokens, cache_write_tokens, cost_usd, account";
 
 /// One conversation with its traces and its sub-tasks' traces as a tree:
 /// one query for the summary, one for its traces, one per level of sub-tasks.
@@ -237,6 +237,7 @@ fn trace(r: &Row<'_>) -> rusqlite::Result<ConversationTrace> {
         cache_read_tokens: optional(14)?,
         cache_write_tokens: optional(15)?,
         cost_usd: r.get(16)?,
+        account: r.get(17)?,
     })
 }
 

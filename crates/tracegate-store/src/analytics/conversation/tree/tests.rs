@@ -23,6 +23,7 @@ fn t(
         branch,
         link_kind: Some(kind),
         endpoint: "/v1/messages".into(),
+        account: None,
         model: None,
         outcome: Outcome::Ok,
         status: Some(200),
