@@ -98,7 +98,7 @@ def test_log_in_and_out_with_a_strict_http_only_cookie(browser: Any, secured: tu
     ctx.close()
 
 
-def test_a_read_key_logs_in_without_the_admin_pages(browser: Any, secured: tuple[Gateway, Dashboard]) -> None:
+def test_a_read_key_sees_its_account_without_the_admin_pages(browser: Any, secured: tuple[Gateway, Dashboard]) -> None:
     gw, dash = secured
     mine = send(gw, account="dash-reader")
     theirs = send(gw, account="dash-other")
@@ -117,7 +117,7 @@ def test_a_read_key_logs_in_without_the_admin_pages(browser: Any, secured: tuple
     pg.goto(dash.url + "/traces")
     wait_ready(pg)
     ids = {row.get_attribute("data-id") for row in pg.locator("#traces tbody tr").all()}
-    assert mine in ids
+    assert mine in ids and theirs not in ids
     pg.goto(dash.url + "/keys")
     wait_ready(pg)
     assert "Only an admin" in pg.locator("main").inner_text()
