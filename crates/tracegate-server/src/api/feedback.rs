@@ -38,7 +38,7 @@ pub async fn post(
         // A read key gives feedback on its own account's traces only; another's is as
         // absent as one that does not exist.
         let trace = s.store.get(trace_id).await?;
-        if !trace.is_some_and(|t| t.summary.account.as_deref() == Some(own)) {
+        if trace.is_none_or(|t| t.summary.account.as_deref() != Some(own)) {
             return Err(ApiError::not_found(format!("no trace with id {id}")));
         }
     }
