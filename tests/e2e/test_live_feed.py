@@ -16,7 +16,15 @@ from payloads import ANTHROPIC_HEADERS, anthropic_request
 
 
 def _read_events(gateway: Gateway, out: queue.Queue, opened: threading.Event, headers: dict[str, str] | None = None) -> None:
-    """Reads SSE events (name, id, data) into `out` until the stream ends."""
+    """Reads SSE events (name, id, data) into `out` until the stream ends (or the gateway
+    stops at teardown)."""
+    try:
+        _stream_events(gateway, out, opened, headers)
+    except httpx.HTTPError:
+        pass
+
+
+def _stream_events(gateway: Gateway, out: queue.Queue, opened: threading.Event, headers: dict[str, str] | None) -> None:
     timeout = httpx.Timeout(30.0, read=60.0)
     with httpx.stream("GET", f"{gateway.url}/api/v1/live", headers=headers or {}, timeout=timeout) as r:
         out.put(("status", r.status_code, r.headers.get("content-type", "")))

@@ -19,7 +19,7 @@ pub const HEARTBEAT: Duration = Duration::from_secs(15);
 /// The live feed: recorded traces and requests starting and ending in flight, as
 /// Server-Sent Events. A key scoped to one account sees that account's events only.
 ///
-/// Events (`event:` name, JSON `data:`; every event but `lagged` has an `id:`):
+/// Events (`event:` name, JSON `data:`, `id:`; a `lagged` after a slow read has no id):
 /// - `trace`: a trace was recorded: `id`, `time`, `account`, `provider`, `model`, `upstream`,
 ///   `endpoint`, `status`, `outcome`, `duration_ms`, `ttft_ms`, `tokens`
 ///   (`input_tokens`, `output_tokens`, `cache_read_tokens`, `cache_write_tokens`), `cost_usd`.
