@@ -9,8 +9,8 @@ pub mod bulkhead;
 pub mod policy;
 pub mod retry;
 mod send;
-mod view;
 pub mod timeouts;
+mod view;
 
 use std::sync::Arc;
 use std::time::Duration;

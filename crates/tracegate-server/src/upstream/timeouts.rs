@@ -188,7 +188,12 @@ mod tests {
         let started = Instant::now();
         let deadline = started + Duration::from_secs(10);
         let err = up
-            .attempt(&mut req, false, deadline, std::pin::pin!(std::future::pending()))
+            .attempt(
+                &mut req,
+                false,
+                deadline,
+                std::pin::pin!(std::future::pending()),
+            )
             .await
             .unwrap_err();
         assert_eq!(err.status.as_u16(), 504, "{}", err.message);

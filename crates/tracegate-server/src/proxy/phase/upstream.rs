@@ -82,7 +82,7 @@ pub async fn send(
         response,
         rewrite,
         deadline,
-        timeouts: upstream.timeouts,
+        timeouts: delivered.upstream.timeouts,
         fill,
     })
 }
