@@ -135,8 +135,10 @@ async fn a_proxied_request_shows_up_live_then_resumes_by_last_event_id() {
     assert_eq!(v["outcome"], "ok");
     assert_eq!(v["status"], 200);
     assert!(v["tokens"]["output_tokens"].as_u64().is_some(), "{v}");
+    // Listed in flight as its body is read, and again once model and upstream are known.
     let kinds: Vec<&str> = seen.iter().map(|e| e.event.as_str()).collect();
-    assert_eq!(kinds, ["inflight_start", "inflight_end"]);
+    assert_eq!(kinds.first(), Some(&"inflight_start"), "{kinds:?}");
+    assert_eq!(kinds.last(), Some(&"inflight_end"), "{kinds:?}");
     assert!(seen[0].data.contains(&id));
     assert_eq!(gw.live.stats().snapshot().subscribers, 1);
 
@@ -145,8 +147,11 @@ async fn a_proxied_request_shows_up_live_then_resumes_by_last_event_id() {
     let mut replayed = Vec::new();
     let t = read_until(&mut again, "trace", &mut replayed).await;
     assert_eq!(t.id, trace.id);
-    assert_eq!(replayed.len(), 1);
-    assert_eq!(replayed[0].event, "inflight_end");
+    assert_eq!(replayed.len(), seen.len() - 1);
+    assert_eq!(
+        replayed.last().map(|e| e.event.as_str()),
+        Some("inflight_end")
+    );
 
     // An id that is not ours: reload.
     let mut stale = subscribe(&gw.router, Some("12")).await.into_body();
